@@ -1,0 +1,125 @@
+// The computation as a resumable state machine:
+//   state (target, verified prefix) → step → new state + finished, verified terms (in order).
+// Nothing here touches the disk or knows about threads; the runner persists what `step` returns.
+
+import { PiCache } from './bigmath';
+import { SMALL_LIMIT, tangentBlock, tangentSmall } from './tangent';
+import { VERIFIER_MAX_N, Verifier } from './verifier';
+
+export const SEQUENCE = 'A000182';
+export const ALGORITHM = 'zeta-downward-blocks/1';
+/** Largest supported count: T(20000) has ~99,000 digits and the b-file of 1..20000 is ~1 GB. */
+export const MAX_COUNT = 20000;
+
+export interface Term {
+  n: number;
+  digits: string;
+}
+
+export type BlockComputer = (from: number, to: number, onTerm?: (doneInBlock: number) => void) => string[];
+
+/** Checks a requested count; returns a one-line reason when it is not usable. */
+export function validateCount(input: string | number): { ok: true; value: number } | { ok: false; reason: string } {
+  const text = String(input).trim();
+  if (!/^\d+$/.test(text)) return { ok: false, reason: 'not a whole number' };
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_COUNT) {
+    return { ok: false, reason: `must be between 1 and ${MAX_COUNT}` };
+  }
+  return { ok: true, value };
+}
+
+/** Terms per unit of work: blocks amortize a per-block setup, but a crash loses at most one. */
+export function blockSizeAt(from: number): number {
+  return Math.max(64, Math.min(400, Math.round(from / 10)));
+}
+
+/** Computes T(from..to) exactly as decimal strings; deterministic, so re-running gives the same bytes. */
+export function createBlockComputer(): BlockComputer {
+  const pi = new PiCache();
+  return (from, to, onTerm) => {
+    if (from <= SMALL_LIMIT) {
+      const smallTo = Math.min(to, SMALL_LIMIT);
+      const values = tangentSmall(smallTo).slice(from - 1).map(String);
+      onTerm?.(values.length);
+      if (to > SMALL_LIMIT) values.push(...tangentBlock(SMALL_LIMIT + 1, to, pi).map(String));
+      return values;
+    }
+    return tangentBlock(from, to, pi, onTerm).map(String);
+  };
+}
+
+/** The next unit of work after `done` terms, or null when the target is reached. */
+export function planNext(done: number, target: number): { from: number; to: number } | null {
+  if (done >= target) return null;
+  const from = done + 1;
+  const to = from <= SMALL_LIMIT ? Math.min(target, SMALL_LIMIT) : Math.min(target, done + blockSizeAt(from));
+  return { from, to };
+}
+
+export class TangentEngine {
+  private targetCount: number;
+
+  constructor(
+    target: number,
+    readonly verifier: Verifier = new Verifier(),
+    private readonly compute: BlockComputer = createBlockComputer(),
+  ) {
+    this.targetCount = TangentEngine.checkTarget(target);
+  }
+
+  private static checkTarget(target: number): number {
+    const v = validateCount(target);
+    if (!v.ok) throw new RangeError(`invalid count ${target}: ${v.reason}`);
+    if (v.value > VERIFIER_MAX_N) throw new RangeError(`count ${target} is beyond the verifier's range`);
+    return v.value;
+  }
+
+  get done(): number {
+    return this.verifier.count;
+  }
+
+  get target(): number {
+    return this.targetCount;
+  }
+
+  get finished(): boolean {
+    return this.done >= this.targetCount;
+  }
+
+  /** Raising the target continues from where the job is; lowering it below `done` just ends the job. */
+  setTarget(target: number): void {
+    this.targetCount = TangentEngine.checkTarget(target);
+  }
+
+  nextBlock(): { from: number; to: number } | null {
+    return planNext(this.done, this.targetCount);
+  }
+
+  /**
+   * One step: computes the next block, verifies every term independently and only then
+   * advances. Throws VerificationError (state unchanged) if any term disagrees.
+   */
+  step(onTerm?: (doneInBlock: number) => void): Term[] {
+    const block = this.nextBlock();
+    if (!block) return [];
+    const digits = this.compute(block.from, block.to, onTerm);
+    return this.acceptBlock(block.from, digits);
+  }
+
+  /** Verifies and commits externally computed terms (e.g. from a parallel worker) starting at `from`. */
+  acceptBlock(from: number, digits: readonly string[]): Term[] {
+    if (from !== this.done + 1) throw new RangeError(`block starts at ${from}, expected ${this.done + 1}`);
+    const mark = this.verifier.count;
+    try {
+      return digits.map((d, i) => {
+        this.verifier.accept(from + i, d);
+        return { n: from + i, digits: d };
+      });
+    } catch (e) {
+      // A bad term leaves the state exactly as it was before the block.
+      this.verifier.truncate(mark);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,37 @@
+// Text formats for exported terms. Pure: turns terms into chunks of text, streaming-friendly.
+import type { Term } from './engine';
+
+export const FORMATS = ['bfile', 'csv', 'json', 'txt'] as const;
+export type ExportFormat = (typeof FORMATS)[number];
+
+export function isExportFormat(v: unknown): v is ExportFormat {
+  return typeof v === 'string' && (FORMATS as readonly string[]).includes(v);
+}
+
+export const FORMAT_LABELS: Record<ExportFormat, { label: string; extension: string; description: string }> = {
+  bfile: { label: 'OEIS b-file', extension: 'txt', description: 'lines "n T(n)", as on oeis.org/A000182/b000182.txt' },
+  csv: { label: 'CSV', extension: 'csv', description: 'n,digits,value with a header row' },
+  json: { label: 'JSON', extension: 'json', description: 'an array of {n, digits, value} with values as strings' },
+  txt: { label: 'Plain list', extension: 'txt', description: 'one value per line' },
+};
+
+export function header(format: ExportFormat): string {
+  return format === 'csv' ? 'n,digits,value\n' : format === 'json' ? '[' : '';
+}
+
+export function line(format: ExportFormat, term: Term, first: boolean): string {
+  switch (format) {
+    case 'bfile':
+      return `${term.n} ${term.digits}\n`;
+    case 'csv':
+      return `${term.n},${term.digits.length},${term.digits}\n`;
+    case 'json':
+      return `${first ? '\n' : ',\n'}  {"n":${term.n},"digits":${term.digits.length},"value":"${term.digits}"}`;
+    case 'txt':
+      return `${term.digits}\n`;
+  }
+}
+
+export function footer(format: ExportFormat, empty: boolean): string {
+  return format === 'json' ? (empty ? ']\n' : '\n]\n') : '';
+}

@@ -1,0 +1,171 @@
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { MAX_COUNT, TangentEngine, createBlockComputer, validateCount, type BlockComputer, type Term } from '../../src/engine/engine';
+import { bitLength, isqrt, piFixed } from '../../src/engine/bigmath';
+import { SMALL_LIMIT, tangentBlock, tangentSmall } from '../../src/engine/tangent';
+import { PiCache } from '../../src/engine/bigmath';
+import { VERIFIER_PRIMES, VerificationError, Verifier, decimalMod } from '../../src/engine/verifier';
+import { footer, header, line } from '../../src/engine/formats';
+import { REFERENCE, REFERENCE_HASHES } from './reference';
+
+function runToEnd(engine: TangentEngine): Term[] {
+  const out: Term[] = [];
+  while (!engine.finished) out.push(...engine.step());
+  return out;
+}
+
+function bfile(terms: Term[]): string {
+  return terms.map((t) => line('bfile', t, false)).join('');
+}
+
+describe('engine: exact Tangent numbers', () => {
+  it('T(1..500) equal the OEIS b-file', () => {
+    const terms = runToEnd(new TangentEngine(500));
+    assert.equal(terms.length, 500);
+    terms.forEach((t, i) => assert.equal(t.digits, REFERENCE[i], `T(${i + 1})`));
+  });
+
+  it('the b-file of T(1..2000) matches the PARI/GP reference hash byte for byte', () => {
+    const text = bfile(runToEnd(new TangentEngine(2000)));
+    assert.equal(Buffer.byteLength(text), REFERENCE_HASHES['2000'].bytes);
+    assert.equal(createHash('sha256').update(text).digest('hex'), REFERENCE_HASHES['2000'].sha256);
+  });
+
+  it('any block split gives the same terms (blocks are independent units)', () => {
+    const pi = new PiCache();
+    const whole = tangentBlock(SMALL_LIMIT + 1, 300, pi).map(String);
+    const parts = [...tangentBlock(SMALL_LIMIT + 1, 111, pi), ...tangentBlock(112, 112, pi), ...tangentBlock(113, 300, new PiCache())].map(String);
+    assert.deepEqual(parts, whole);
+    whole.forEach((d, i) => assert.equal(d, REFERENCE[SMALL_LIMIT + i]));
+  });
+
+  it('the small-n recurrence matches the reference', () => {
+    tangentSmall(SMALL_LIMIT).forEach((v, i) => assert.equal(String(v), REFERENCE[i]));
+  });
+
+  it('π and integer square roots are right', () => {
+    // floor(π·2^k) against π's known hex expansion 3.243F6A8885A308D313198A2E03707344A4093822299F31D008...
+    assert.equal(piFixed(124).toString(16), '3243f6a8885a308d313198a2e0370734');
+    assert.equal(piFixed(200).toString(16), '3243f6a8885a308d313198a2e03707344a4093822299f31d008');
+    for (const x of [0n, 1n, 2n, 15n, 16n, 17n, (1n << 200n) + 12345n]) {
+      const r = isqrt(x);
+      assert.ok(r * r <= x && (r + 1n) * (r + 1n) > x, `isqrt(${x})`);
+    }
+    assert.equal(bitLength(0n), 0);
+    assert.equal(bitLength(1n), 1);
+    assert.equal(bitLength(255n), 8);
+    assert.equal(bitLength(256n), 9);
+  });
+});
+
+describe('engine: state machine', () => {
+  it('raising the target continues without recomputing finished terms', () => {
+    const computed: number[] = [];
+    const base = createBlockComputer();
+    const counting: BlockComputer = (from, to, onTerm) => {
+      for (let n = from; n <= to; n++) computed.push(n);
+      return base(from, to, onTerm);
+    };
+    const engine = new TangentEngine(200, new Verifier(), counting);
+    const first = runToEnd(engine);
+    assert.equal(first.length, 200);
+    engine.setTarget(450);
+    const more = runToEnd(engine);
+    assert.deepEqual(more.map((t) => t.n), Array.from({ length: 250 }, (_, i) => 201 + i));
+    assert.deepEqual(computed, Array.from({ length: 450 }, (_, i) => i + 1), 'each term computed exactly once');
+    more.forEach((t) => assert.equal(t.digits, REFERENCE[t.n - 1]));
+  });
+
+  it('serialized state round-trips and the restored engine continues identically', () => {
+    const a = new TangentEngine(150);
+    runToEnd(a);
+    const restored = new TangentEngine(320, Verifier.deserialize(a.verifier.serialize()));
+    assert.equal(restored.done, 150);
+    const rest = runToEnd(restored);
+    assert.equal(rest[0].n, 151);
+    rest.forEach((t) => assert.equal(t.digits, REFERENCE[t.n - 1]));
+    // A restore limited to a shorter log drops the residues beyond it.
+    assert.equal(Verifier.deserialize(a.verifier.serialize(), 90).count, 90);
+  });
+
+  it('malformed verifier state is rejected, not half-loaded', () => {
+    const good = new TangentEngine(80);
+    runToEnd(good);
+    const buf = good.verifier.serialize();
+    assert.throws(() => Verifier.deserialize(buf.subarray(0, buf.length - 3)), RangeError);
+    const wrongPrime = Buffer.from(buf);
+    wrongPrime.writeUInt32LE(7, 4);
+    assert.throws(() => Verifier.deserialize(wrongPrime), RangeError);
+    const outOfRange = Buffer.from(buf);
+    outOfRange.writeUInt32LE(0xffffffff, 12);
+    assert.throws(() => Verifier.deserialize(outOfRange), RangeError);
+  });
+
+  it('verification catches a deliberately corrupted term and commits nothing of its block', () => {
+    const base = createBlockComputer();
+    let corruptN = 170;
+    const corrupting: BlockComputer = (from, to, onTerm) => {
+      const digits = base(from, to, onTerm);
+      if (corruptN >= from && corruptN <= to) {
+        const d = digits[corruptN - from];
+        // Change one digit in the middle: same length, wrong value.
+        const i = Math.floor(d.length / 2);
+        digits[corruptN - from] = d.slice(0, i) + String((Number(d[i]) + 1) % 10) + d.slice(i + 1);
+      }
+      return digits;
+    };
+    const engine = new TangentEngine(300, new Verifier(), corrupting);
+    let caught: unknown;
+    const good: Term[] = [];
+    try {
+      while (!engine.finished) good.push(...engine.step());
+    } catch (e) {
+      caught = e;
+    }
+    assert.ok(caught instanceof VerificationError, 'a VerificationError is thrown');
+    assert.equal((caught as VerificationError).n, 170);
+    assert.match((caught as Error).message, /T\(170\) failed verification/);
+    assert.ok(engine.done < 170, 'nothing from the bad block was committed');
+    good.forEach((t) => assert.equal(t.digits, REFERENCE[t.n - 1]));
+    corruptN = -1; // the fault goes away: the job continues from where it stopped
+    const rest = runToEnd(engine);
+    assert.equal(rest[0].n, engine.done - rest.length + 1);
+    rest.forEach((t) => assert.equal(t.digits, REFERENCE[t.n - 1]));
+  });
+
+  it('the verifier agrees with BigInt arithmetic mod p and rejects junk', () => {
+    const v = new Verifier();
+    for (let n = 1; n <= 500; n++) {
+      const d = REFERENCE[n - 1];
+      for (const p of VERIFIER_PRIMES) assert.equal(decimalMod(d, p), Number(BigInt(d) % BigInt(p)));
+      v.accept(n, d);
+    }
+    assert.throws(() => v.accept(502, REFERENCE[0]), /out of order/);
+    assert.throws(() => v.accept(501, '-12'), /not a positive decimal/);
+    assert.throws(() => v.accept(501, '0123'), /not a positive decimal/);
+    assert.equal(v.count, 500);
+  });
+
+  it('validates counts with a reason', () => {
+    assert.deepEqual(validateCount('10'), { ok: true, value: 10 });
+    assert.deepEqual(validateCount(' 7 '), { ok: true, value: 7 });
+    for (const bad of ['', 'abc', '1.5', '-3', '1e3', '0x10']) assert.deepEqual(validateCount(bad), { ok: false, reason: 'not a whole number' });
+    assert.deepEqual(validateCount('0'), { ok: false, reason: `must be between 1 and ${MAX_COUNT}` });
+    assert.deepEqual(validateCount(String(MAX_COUNT + 1)), { ok: false, reason: `must be between 1 and ${MAX_COUNT}` });
+    assert.throws(() => new TangentEngine(0), RangeError);
+  });
+
+  it('formats: b-file, CSV, JSON, plain', () => {
+    const terms = REFERENCE.slice(0, 3).map((digits, i) => ({ n: i + 1, digits }));
+    const render = (f: 'bfile' | 'csv' | 'json' | 'txt') => header(f) + terms.map((t, i) => line(f, t, i === 0)).join('') + footer(f, false);
+    assert.equal(render('bfile'), '1 1\n2 2\n3 16\n');
+    assert.equal(render('csv'), 'n,digits,value\n1,1,1\n2,1,2\n3,2,16\n');
+    assert.deepEqual(JSON.parse(render('json')), [
+      { n: 1, digits: 1, value: '1' },
+      { n: 2, digits: 1, value: '2' },
+      { n: 3, digits: 2, value: '16' },
+    ]);
+    assert.equal(render('txt'), '1\n2\n16\n');
+    assert.deepEqual(JSON.parse(header('json') + footer('json', true)), []);
+  });
+});
