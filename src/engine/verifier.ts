@@ -29,11 +29,22 @@ function invMod(a: number, p: number): number {
 
 /** Decimal digits → value mod p, 7 digits at a time (r·10^7 + chunk < 2^50). */
 export function decimalMod(digits: string, p: number): number {
-  let r = 0;
-  const head = digits.length % 7;
-  if (head > 0) r = Number(digits.slice(0, head)) % p;
-  for (let i = head; i < digits.length; i += 7) {
-    r = (r * 1e7 + Number(digits.slice(i, i + 7))) % p;
+  return decimalResidues(digits, [p])[0];
+}
+
+/** Decimal digits → value mod each prime in one pass; chunks are parsed once with charCodeAt. */
+export function decimalResidues(digits: string, primes: readonly number[]): number[] {
+  const r = primes.map(() => 0);
+  const len = digits.length;
+  let i = 0;
+  let width = len % 7 || 7;
+  while (i < len) {
+    let chunk = 0;
+    const end = i + width;
+    for (; i < end; i++) chunk = chunk * 10 + (digits.charCodeAt(i) - 48);
+    const scale = width === 7 ? 1e7 : 10 ** width;
+    for (let k = 0; k < r.length; k++) r[k] = (r[k] * scale + chunk) % primes[k];
+    width = 7;
   }
   return r;
 }
@@ -112,8 +123,9 @@ export class Verifier {
     if (n !== this.n + 1) throw new VerificationError(n, `term ${n} arrived out of order (expected ${this.n + 1})`);
     if (!/^[1-9][0-9]*$/.test(digits)) throw new VerificationError(n, `T(${n}) is not a positive decimal integer`);
     const { a, t } = this.nextResidues();
+    const residues = decimalResidues(digits, this.primes);
     this.primes.forEach((p, idx) => {
-      const got = decimalMod(digits, p);
+      const got = residues[idx];
       if (got !== t[idx]) {
         throw new VerificationError(n, `T(${n}) failed verification: it is ${got} mod ${p}, the independent check says ${t[idx]}`);
       }

@@ -1,0 +1,180 @@
+// tangent-numbers: compute or resume T(1..N) in a state directory, then write them out.
+import * as path from 'node:path';
+import { MAX_COUNT, validateCount } from '../engine/engine';
+import { FORMATS, footer, header, isExportFormat, line, type ExportFormat } from '../engine/formats';
+import { exportTerms } from '../store/exportFile';
+import { StateDir, StoreError } from '../store';
+import type { ProgressInfo } from '../shared/protocol';
+import { JobRunner } from '../worker/runner';
+
+const USAGE = `usage: tangent-numbers --count N --state DIR [--out FILE|-] [--format ${FORMATS.join('|')}]
+                       [--checkpoint-interval SECONDS] [--threads K]
+  Computes the Tangent numbers T(1..N) (OEIS A000182), N in 1..${MAX_COUNT}, resumably in DIR.
+  Run the same command again after an interruption to continue where it stopped.`;
+
+/** Bad input: one clear line, exit 2, no stack trace. */
+class UsageError extends Error {}
+
+interface Args {
+  count: number;
+  state: string;
+  out?: string;
+  format: ExportFormat;
+  checkpointMs: number;
+  threads?: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      process.stdout.write(USAGE + '\n');
+      process.exit(0);
+    }
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new UsageError(`unexpected argument "${arg}"`);
+    const [, name, inline] = m;
+    if (!['count', 'state', 'out', 'format', 'checkpoint-interval', 'threads'].includes(name)) throw new UsageError(`unknown option --${name}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    values.set(name, value);
+  }
+  const countText = values.get('count');
+  if (countText === undefined) throw new UsageError('--count N is required');
+  const count = validateCount(countText);
+  if (!count.ok) throw new UsageError(`invalid --count "${countText}": ${count.reason}`);
+  const state = values.get('state');
+  if (!state) throw new UsageError('--state DIR is required');
+  const format = values.get('format') ?? 'bfile';
+  if (!isExportFormat(format)) throw new UsageError(`invalid --format "${format}": use one of ${FORMATS.join(', ')}`);
+  const interval = Number(values.get('checkpoint-interval') ?? '5');
+  if (!Number.isFinite(interval) || interval < 0 || interval > 3600) throw new UsageError('invalid --checkpoint-interval: seconds between 0 and 3600');
+  let threads: number | undefined;
+  if (values.has('threads')) {
+    threads = Number(values.get('threads'));
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new UsageError('invalid --threads: a whole number between 1 and 64');
+  }
+  return { count: count.value, state: path.resolve(state), out: values.get('out'), format, checkpointMs: Math.round(interval * 1000), threads };
+}
+
+function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+class ProgressDisplay {
+  private lastPlain = 0;
+  private drawn = false;
+  constructor(private readonly tty: boolean) {}
+
+  update(p: ProgressInfo): void {
+    const pct = p.target > 0 ? Math.min(100, (100 * p.done) / p.target) : 100;
+    const text = `${pct.toFixed(1)}% ${p.done}/${p.target} terms · ${p.termsPerSecond.toFixed(1)} terms/s · ETA ${formatDuration(p.etaSeconds)}`;
+    if (this.tty) {
+      const width = 24;
+      const filled = Math.round((pct / 100) * width);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}\x1b[K`);
+      this.drawn = true;
+    } else if (Date.now() - this.lastPlain >= 2000) {
+      this.lastPlain = Date.now();
+      process.stderr.write(`${text}\n`);
+    }
+  }
+
+  say(message: string): void {
+    if (this.drawn) process.stderr.write('\r\x1b[K');
+    process.stderr.write(`${message}\n`);
+  }
+
+  end(): void {
+    if (this.drawn) process.stderr.write('\n');
+    this.drawn = false;
+  }
+}
+
+async function writeOutput(args: Args): Promise<void> {
+  if (!args.out) return;
+  const store = StateDir.open(args.state, { mode: 'read' });
+  try {
+    const terms = store.iterate(1, Math.min(args.count, store.count));
+    if (args.out === '-') {
+      const write = (s: string) => (process.stdout.write(s) ? Promise.resolve() : new Promise<void>((r) => process.stdout.once('drain', () => r())));
+      await write(header(args.format));
+      let first = true;
+      for (const t of terms) {
+        await write(line(args.format, t, first));
+        first = false;
+      }
+      await write(footer(args.format, first));
+    } else {
+      await exportTerms(terms, args.out, args.format);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const display = new ProgressDisplay(process.stderr.isTTY === true);
+  const runner = new JobRunner({ stateDir: args.state, target: args.count, checkpointIntervalMs: args.checkpointMs, parallelism: args.threads });
+  let signalExit = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalExit) return;
+    signalExit = sig === 'SIGINT' ? 130 : 143;
+    display.say(`${sig}: checkpointing…`);
+    runner.pause();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  runner.onEvent((e) => {
+    switch (e.type) {
+      case 'opened':
+        for (const r of e.recoveries) display.say(`recovered: ${r}`);
+        if (e.done >= e.target) display.say(`all ${e.target} terms are already computed`);
+        else if (e.done > 0) display.say(`resuming at term ${e.done + 1} of ${e.target}`);
+        else display.say(`computing ${e.target} terms`);
+        break;
+      case 'log':
+        if (e.level === 'warn') display.say(`warning: ${e.message}`);
+        break;
+      case 'progress':
+        display.update(e.progress);
+        break;
+      default:
+        break;
+    }
+  });
+
+  const outcome = await runner.outcome;
+  display.end();
+  if (outcome.kind === 'failed') {
+    const userError = ['FOREIGN', 'VERSION', 'SEQUENCE', 'LOCKED', 'UNUSABLE_DIR', 'CORRUPT', 'NO_SPACE'].includes(outcome.code);
+    process.stderr.write(`tangent-numbers: ${outcome.message}\n`);
+    return userError ? 2 : 1;
+  }
+  if (signalExit) {
+    process.stderr.write(`stopped at term ${outcome.progress.done} of ${outcome.progress.target}; run the same command to resume\n`);
+    return signalExit;
+  }
+  await writeOutput(args);
+  if (args.out && args.out !== '-') display.say(`wrote ${args.count} terms to ${path.resolve(args.out)}`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`tangent-numbers: ${e.message} (see --help)\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`tangent-numbers: ${e instanceof StoreError || e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(e instanceof StoreError ? 2 : 1);
+  },
+);

@@ -1,0 +1,92 @@
+// Writes exported terms to a file atomically: stream into a temporary file next to the target,
+// fsync, then rename over the target. A failure (full disk, cancel, bad path) removes only our
+// temporary file, so the target is either the complete new file or untouched.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { footer, header, line, type ExportFormat } from '../engine/formats';
+import type { Term } from '../engine/engine';
+
+export class ExportError extends Error {
+  override name = 'ExportError';
+}
+
+export interface ExportResult {
+  file: string;
+  terms: number;
+  bytes: number;
+}
+
+const FLUSH_BYTES = 1 << 20;
+
+function describe(e: unknown, file: string): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err?.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `the disk is full; nothing was written to ${file}`;
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return `cannot write to ${file}: permission denied`;
+    case 'ENOENT':
+      return `cannot write to ${file}: the folder ${path.dirname(file)} does not exist`;
+    case 'ENOTDIR':
+      return `cannot write to ${file}: a part of the path is not a folder`;
+    case 'EISDIR':
+      return `cannot write to ${file}: it is a folder`;
+    default:
+      return `cannot write to ${file}: ${err?.message ?? String(e)}`;
+  }
+}
+
+export async function exportTerms(
+  terms: AsyncIterable<Term> | Iterable<Term>,
+  file: string,
+  format: ExportFormat,
+  options: { signal?: AbortSignal; onProgress?: (termsWritten: number, bytes: number) => void } = {},
+): Promise<ExportResult> {
+  const target = path.resolve(file);
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  let handle: fs.promises.FileHandle | undefined;
+  let count = 0;
+  let bytes = 0;
+  try {
+    if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    handle = await fs.promises.open(temp, 'wx');
+    let pending: string[] = [header(format)];
+    let pendingBytes = pending[0].length;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      const buf = Buffer.from(pending.join(''), 'latin1');
+      await handle!.write(buf, 0, buf.length);
+      bytes += buf.length;
+      pending = [];
+      pendingBytes = 0;
+    };
+    for await (const term of terms) {
+      if (options.signal?.aborted) throw new ExportError('the export was cancelled; nothing was written');
+      const text = line(format, term, count === 0);
+      pending.push(text);
+      pendingBytes += text.length;
+      count++;
+      if (pendingBytes >= FLUSH_BYTES) {
+        await flush();
+        options.onProgress?.(count, bytes);
+      }
+    }
+    pending.push(footer(format, count === 0));
+    pendingBytes += 1;
+    await flush();
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.promises.rename(temp, target);
+    options.onProgress?.(count, bytes);
+    return { file: target, terms: count, bytes };
+  } catch (e) {
+    await handle?.close().catch(() => undefined);
+    await fs.promises.rm(temp, { force: true }).catch(() => undefined);
+    if (e instanceof ExportError) throw e;
+    throw new ExportError(describe(e, target));
+  }
+}
