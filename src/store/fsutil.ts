@@ -1,0 +1,159 @@
+// Synchronous file helpers shared by the writer side of the store.
+import * as fs from 'fs';
+import * as path from 'path';
+import { StoreError } from './errors';
+
+export function errnoCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
+    ? (e as { code: string }).code
+    : undefined;
+}
+
+function reasonOf(e: unknown): string {
+  const code = errnoCode(e);
+  const msg = e instanceof Error ? e.message : String(e);
+  return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
+}
+
+/** Maps an OS error during `what` (e.g. "write /x/terms.log") to a StoreError. */
+export function ioError(e: unknown, what: string): StoreError {
+  if (e instanceof StoreError) return e;
+  const code = errnoCode(e);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new StoreError('NO_SPACE', `the disk is full: cannot ${what} (${code})`, { cause: e });
+  }
+  return new StoreError('UNUSABLE_DIR', `cannot ${what}: ${reasonOf(e)}`, { cause: e });
+}
+
+/** Runs fn, converting OS errors to StoreError. */
+export function io<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw ioError(e, what);
+  }
+}
+
+/** Makes a rename/create/unlink in `dir` durable. Platforms that cannot fsync a directory are ignored. */
+export function fsyncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, 'r');
+  } catch {
+    return; // Windows cannot open a directory
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') {
+      throw ioError(e, `sync directory ${dir}`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes all of `buf` at `position`, looping over short writes. */
+export function writeFully(fd: number, buf: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = fs.writeSync(fd, buf, done, buf.length - done, position + done);
+    if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
+    done += n;
+  }
+}
+
+/** Reads exactly `len` bytes at `position`, or fewer if the file ends first. */
+export function readFully(fd: number, buf: Uint8Array, offset: number, len: number, position: number): number {
+  let done = 0;
+  while (done < len) {
+    const n = fs.readSync(fd, buf, offset + done, len - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+export function removeQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    /* already gone or not removable: nothing to undo */
+  }
+}
+
+/**
+ * Atomically replaces `file` with `data`: temp file in the same directory, fsync,
+ * rename, fsync directory. On failure the temp file is removed and `file` is untouched.
+ */
+export function atomicWriteFile(
+  file: string,
+  data: Uint8Array | string,
+  opts: { durable?: boolean; tmp?: string } = {},
+): void {
+  const durable = opts.durable !== false;
+  const tmp = opts.tmp ?? `${file}.tmp`;
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'w');
+    writeFully(fd, buf, 0);
+    if (durable) fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* ignore */
+      }
+    }
+    removeQuietly(tmp);
+    throw ioError(e, `write ${file}`);
+  }
+  if (durable) fsyncDir(path.dirname(file));
+}
+
+/** ISO-8601 UTC time without colons (valid in file names everywhere). */
+export function timestamp(d: Date = new Date()): string {
+  return d.toISOString().replace(/:/g, '');
+}
+
+/** `base` if free, else `base-2`, `base-3`, … */
+export function freePath(base: string): string {
+  if (!fs.existsSync(base)) return base;
+  for (let i = 2; ; i++) {
+    const p = `${base}-${i}`;
+    if (!fs.existsSync(p)) return p;
+  }
+}
+
+/** Name under which `file` is set aside: `<file>.corrupt-<time>` (made unique). */
+export function quarantinePath(file: string): string {
+  return freePath(`${file}.corrupt-${timestamp()}`);
+}
+
+/**
+ * Sets a damaged file aside by renaming it to `<file>.corrupt-<time>`; never deletes.
+ * `reason` goes to the logger if one is given. Returns the new path.
+ */
+export function quarantine(
+  file: string,
+  reason: string,
+  logger?: { warn(msg: string): void },
+  durable = true,
+): string {
+  const target = quarantinePath(file);
+  io(`move ${file} aside`, () => fs.renameSync(file, target));
+  if (durable) fsyncDir(path.dirname(file));
+  logger?.warn(`moved ${path.basename(file)} aside to ${path.basename(target)}: ${reason}`);
+  return target;
+}
+
+/** Blocks the thread for `ms` (used only for short lock-retry waits). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}

@@ -1,0 +1,335 @@
+// Facade over one state directory: identity check, lock, recovery, terms and snapshots.
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { StoreError } from './errors';
+import { atomicWriteFile, errnoCode, freePath, fsyncDir, io, ioError, timestamp } from './fsutil';
+import { LOCK_FILE, WriterLock, isPidAlive } from './lock';
+import { Snapshot, SnapshotHeader, SnapshotStore } from './snapshot';
+import { IDX_FILE, LOG_FILE, Term, TermLog } from './termLog';
+
+export interface StoreLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface StateDirOptions {
+  mode?: 'write' | 'read';
+  logger?: StoreLogger;
+  /** fsync appends and atomic writes (default true). */
+  durable?: boolean;
+  /** Logs smaller than this are fully CRC-checked on every open (default 4 MiB); larger ones at the tail only. */
+  fullCheckBelowBytes?: number;
+}
+
+export const STATE_FILE = 'STATE';
+export const STATE_MAGIC = 'tangent-numbers-state';
+export const STATE_FORMAT_VERSION = 1;
+export const STATE_SEQUENCE = 'A000182';
+const DEFAULT_FULL_CHECK_BELOW = 4 << 20;
+
+const silent: StoreLogger = { info() {}, warn() {} };
+
+/** Our temp files: `<name>.tmp` or `<name>.tmp-<pid>-<random>`. */
+const TMP_RE = /\.tmp(?:-(\d+)-[0-9a-f]+)?$/;
+
+/** Checks the directory's identity without writing anything. */
+function checkIdentity(dir: string, mode: 'write' | 'read'): 'ready' | 'empty' {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw new StoreError('UNUSABLE_DIR', `cannot use ${dir}: ${(e as Error).message}`);
+    if (mode === 'read') throw new StoreError('UNUSABLE_DIR', `${dir} does not exist`);
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      st = fs.statSync(dir);
+    } catch (e2) {
+      throw ioError(e2, `create ${dir}`);
+    }
+  }
+  if (!st.isDirectory()) throw new StoreError('UNUSABLE_DIR', `${dir} is not a directory`);
+  if (mode === 'write') {
+    try {
+      fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
+    } catch (e) {
+      throw new StoreError('UNUSABLE_DIR', `${dir} is not writable: ${(e as Error).message}`);
+    }
+  }
+  const names = io(`list ${dir}`, () => fs.readdirSync(dir));
+  if (!names.includes(STATE_FILE)) {
+    // A lone STATE temp file is an interrupted initialisation of ours, not a foreign file.
+    if (names.some((n) => !n.startsWith(`${STATE_FILE}.tmp`))) throw foreignError(dir);
+    return 'empty';
+  }
+  const file = path.join(dir, STATE_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (errnoCode(e) === 'EACCES' || errnoCode(e) === 'EPERM') throw ioError(e, `read ${file}`);
+    throw new StoreError('FOREIGN', `${dir} is not a Tangent Numbers state directory (its STATE file cannot be read)`);
+  }
+  checkStateText(dir, text);
+  return 'ready';
+}
+
+export function foreignError(dir: string): StoreError {
+  return new StoreError(
+    'FOREIGN',
+    `${dir} is not a Tangent Numbers state directory (it holds other files); choose an empty or new directory`,
+  );
+}
+
+/** Validates the text of a STATE file; throws FOREIGN / VERSION / SEQUENCE. */
+export function checkStateText(dir: string, text: string): void {
+  type StateJson = { magic?: unknown; formatVersion?: unknown; sequence?: unknown };
+  let v: StateJson | null = null;
+  try {
+    v = JSON.parse(text) as StateJson;
+  } catch {
+    /* handled below */
+  }
+  if (!v || typeof v !== 'object' || v.magic !== STATE_MAGIC) {
+    throw new StoreError(
+      'FOREIGN',
+      `${dir} is not a Tangent Numbers state directory (its STATE file is not ours); choose an empty or new directory`,
+    );
+  }
+  if (v.formatVersion !== STATE_FORMAT_VERSION) {
+    throw new StoreError(
+      'VERSION',
+      `${dir} was written by format version ${String(v.formatVersion)}; this build reads version ${STATE_FORMAT_VERSION}`,
+    );
+  }
+  if (v.sequence !== STATE_SEQUENCE) {
+    throw new StoreError('SEQUENCE', `${dir} holds sequence ${String(v.sequence)}, not ${STATE_SEQUENCE}`);
+  }
+}
+
+function stateContent(): string {
+  return JSON.stringify({ magic: STATE_MAGIC, formatVersion: STATE_FORMAT_VERSION, sequence: STATE_SEQUENCE }) + '\n';
+}
+
+export class StateDir {
+  readonly dir: string;
+  readonly mode: 'write' | 'read';
+  /** Human-readable lines of what was recovered or repaired (at open and later). */
+  readonly recoveries: string[] = [];
+  private readonly logger: StoreLogger;
+  private readonly durable: boolean;
+  private readonly fullCheckBelowBytes: number;
+  private lock: WriterLock | null = null;
+  private log: TermLog | null = null;
+  private snaps: SnapshotStore | null = null;
+  private closed = false;
+
+  private constructor(dir: string, opts: StateDirOptions) {
+    this.dir = dir;
+    this.mode = opts.mode ?? 'write';
+    this.logger = opts.logger ?? silent;
+    this.durable = opts.durable !== false;
+    this.fullCheckBelowBytes = opts.fullCheckBelowBytes ?? DEFAULT_FULL_CHECK_BELOW;
+  }
+
+  /**
+   * Opens (creating if needed, in write mode) and recovers a state directory.
+   * Throws StoreError FOREIGN / VERSION / SEQUENCE (nothing on disk changed),
+   * LOCKED, UNUSABLE_DIR, NO_SPACE.
+   */
+  static open(dir: string, opts: StateDirOptions = {}): StateDir {
+    const sd = new StateDir(path.resolve(dir), opts);
+    const identity = checkIdentity(sd.dir, sd.mode);
+    try {
+      if (sd.mode === 'write') {
+        if (identity === 'empty') sd.initialise();
+        sd.lock = WriterLock.acquire(sd.dir, (l) => sd.report(l));
+        sd.removeLeftovers();
+      }
+      sd.openContents();
+    } catch (e) {
+      sd.closeQuietly();
+      throw e;
+    }
+    sd.logger.info(
+      `opened ${sd.dir} (${sd.mode}): ${sd.count} terms` +
+        (sd.latestSnapshot ? `, snapshot at term ${sd.latestSnapshot.header.position}` : ''),
+    );
+    return sd;
+  }
+
+  private report(line: string): void {
+    this.recoveries.push(line);
+    this.logger.warn(line);
+  }
+
+  private initialise(): void {
+    // Leftovers of an interrupted initialisation (unless another live process is initialising right now).
+    for (const n of io(`list ${this.dir}`, () => fs.readdirSync(this.dir))) {
+      const m = TMP_RE.exec(n);
+      if (n.startsWith(`${STATE_FILE}.tmp`) && !(m?.[1] && Number(m[1]) !== process.pid && isPidAlive(Number(m[1])))) {
+        io(`remove ${n}`, () => fs.rmSync(path.join(this.dir, n), { force: true }));
+      }
+    }
+    const tmp = path.join(this.dir, `${STATE_FILE}.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
+    atomicWriteFile(path.join(this.dir, STATE_FILE), stateContent(), { durable: this.durable, tmp });
+    this.logger.info(`initialised a new state directory ${this.dir}`);
+  }
+
+  /** Temp files are never trusted: they are what a crash left of an unfinished atomic write. */
+  private removeLeftovers(): void {
+    for (const name of io(`list ${this.dir}`, () => fs.readdirSync(this.dir))) {
+      const m = TMP_RE.exec(name);
+      if (!m) continue;
+      // Another live process's in-flight temp file (lock takeover, initialisation) is left alone.
+      if (m[1] && Number(m[1]) !== process.pid && isPidAlive(Number(m[1]))) continue;
+      const file = path.join(this.dir, name);
+      try {
+        if (!fs.lstatSync(file).isFile()) continue;
+        fs.unlinkSync(file);
+        this.report(`removed leftover temporary file ${name} (from an interrupted write; never trusted)`);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw ioError(e, `remove ${file}`);
+      }
+    }
+  }
+
+  private openContents(): void {
+    const mode = this.mode;
+    this.log = TermLog.open(this.dir, {
+      mode,
+      durable: this.durable,
+      fullCheckBelowBytes: this.fullCheckBelowBytes,
+      report: (l) => this.report(l),
+      info: (l) => this.logger.info(l),
+    });
+    this.snaps = new SnapshotStore(this.dir, {
+      mode,
+      durable: this.durable,
+      report: (l) => this.report(l),
+      info: (l) => this.logger.info(l),
+    });
+    this.snaps.load(this.log.count);
+  }
+
+  private get termLog(): TermLog {
+    if (this.closed || !this.log) throw new Error(`state directory ${this.dir} is closed`);
+    return this.log;
+  }
+
+  private get snapshots(): SnapshotStore {
+    if (this.closed || !this.snaps) throw new Error(`state directory ${this.dir} is closed`);
+    return this.snaps;
+  }
+
+  private writable(): TermLog {
+    if (this.mode !== 'write') throw new Error(`state directory ${this.dir} was opened read-only`);
+    const log = this.termLog;
+    (this.lock as WriterLock).assertHeld();
+    return log;
+  }
+
+  /** Number of terms in the log (terms 1..count). */
+  get count(): number {
+    return this.termLog.count;
+  }
+
+  /** Newest valid snapshot; never ahead of the log (position <= count). */
+  get latestSnapshot(): Snapshot | null {
+    return this.snapshots.latest;
+  }
+
+  /** Appends terms count+1, count+2, … in one write (+ fsync when durable). All or nothing. */
+  appendTerms(terms: Term[]): void {
+    this.writable().append(terms);
+  }
+
+  readTerm(n: number): string {
+    return this.termLog.readTerm(n);
+  }
+
+  readRange(from: number, to: number): Term[] {
+    return this.termLog.readRange(from, to);
+  }
+
+  *iterate(from = 1, to: number = this.count): Generator<Term> {
+    yield* this.termLog.iterate(from, to);
+  }
+
+  /** Atomically writes a new generation; keeps the newest two. `position` must be <= count. */
+  writeSnapshot(header: SnapshotHeader, payload: Buffer): Snapshot {
+    const log = this.writable();
+    return this.snapshots.write(header, payload, log.count);
+  }
+
+  bytesStored(): number {
+    const s = this.termLog.sizes();
+    return s.log + s.idx + this.snapshots.bytes();
+  }
+
+  /**
+   * Cuts the log back to `count` terms, moving the removed bytes to terms.log.corrupt-<time>.
+   * Snapshots ahead of the new end are set aside too (they were built on the removed terms).
+   */
+  truncateTo(count: number): void {
+    const log = this.writable();
+    log.truncateTo(count);
+    this.snapshots.load(log.count);
+  }
+
+  /**
+   * "Start over": moves terms, index, snapshots and set-aside files into
+   * `<dir>/archive-<time>/` (with a copy of STATE, so it stays openable) and starts empty.
+   */
+  archive(): string {
+    this.writable();
+    const target = freePath(path.join(this.dir, `archive-${timestamp()}`));
+    io(`create ${target}`, () => fs.mkdirSync(target));
+    (this.log as TermLog).close();
+    try {
+      io(`copy STATE to ${target}`, () => fs.copyFileSync(path.join(this.dir, STATE_FILE), path.join(target, STATE_FILE)));
+      const names = io(`list ${this.dir}`, () => fs.readdirSync(this.dir));
+      const keep = (n: string) =>
+        n === STATE_FILE || n.startsWith(LOCK_FILE) || n.startsWith('archive-') || n === LOG_FILE || n === IDX_FILE;
+      // Snapshots first and the log last: a crash part-way leaves a log without snapshots, which is consistent.
+      const order = [...names.filter((n) => !keep(n)), IDX_FILE, LOG_FILE].filter((n) => names.includes(n));
+      for (const n of order) {
+        io(`move ${n} to ${target}`, () => fs.renameSync(path.join(this.dir, n), path.join(target, n)));
+      }
+      if (this.durable) {
+        fsyncDir(target);
+        fsyncDir(this.dir);
+      }
+      this.report(`archived the previous state to ${path.basename(target)} and started over`);
+    } finally {
+      this.log = null;
+      this.snaps = null;
+      this.openContents();
+    }
+    return target;
+  }
+
+  verifyAll(): { ok: boolean; firstBad?: number } {
+    return this.termLog.verifyAll();
+  }
+
+  /** Closes files and releases the lock (if it is still ours). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.log?.close();
+    this.log = null;
+    this.snaps = null;
+    const lock = this.lock;
+    this.lock = null;
+    lock?.release();
+  }
+
+  private closeQuietly(): void {
+    try {
+      this.close();
+    } catch {
+      /* keep the original error */
+    }
+  }
+}

@@ -1,0 +1,722 @@
+// Append-only log of finished terms (terms.log) and its derived offset index (terms.idx).
+//
+// terms.log: header  "TANLOG\0\0" | u32 version | u32 crc32c(first 12 bytes)
+//            records u32 0x52544E54 | u32 n | u32 L | L ASCII digits | u32 crc32c(n, L, digits)
+// terms.idx: u64 LE offset of record n at (n-1)*8. Derived: rebuilt from the log whenever it disagrees.
+import * as fs from 'fs';
+import * as path from 'path';
+import { crc32c } from './crc32c';
+import { StoreError } from './errors';
+import {
+  atomicWriteFile,
+  errnoCode,
+  fsyncDir,
+  io,
+  ioError,
+  quarantinePath,
+  readFully,
+  removeQuietly,
+  writeFully,
+} from './fsutil';
+
+export const LOG_FILE = 'terms.log';
+export const IDX_FILE = 'terms.idx';
+export const LOG_MAGIC = Buffer.from('TANLOG\0\0', 'latin1');
+export const LOG_VERSION = 1;
+export const LOG_HEADER_SIZE = 16;
+export const RECORD_MAGIC = 0x52544e54;
+/** magic + n + L + crc */
+export const RECORD_OVERHEAD = 16;
+const PREFIX = 12;
+const U32_MAX = 0xffffffff;
+const CHUNK = 1 << 20;
+
+export interface Term {
+  n: number;
+  digits: string;
+}
+
+/**
+ * Upper bound on the decimal digits of T(n): T(n) < 3.3·(2n−1)! < 3.3·(2n)^(2n).
+ * A record claiming more is damaged; this keeps a flipped length byte from
+ * passing for a torn tail.
+ */
+export function maxDigits(n: number): number {
+  return Math.ceil(2 * n * Math.log10(2 * n)) + 16;
+}
+
+export function logHeader(): Buffer {
+  const b = Buffer.alloc(LOG_HEADER_SIZE);
+  LOG_MAGIC.copy(b, 0);
+  b.writeUInt32LE(LOG_VERSION, 8);
+  b.writeUInt32LE(crc32c(b.subarray(0, 12)), 12);
+  return b;
+}
+
+export type HeaderCheck = { ok: true } | { ok: false; version: number } | { ok: false; corrupt: string };
+
+/** Checks the first bytes of a log file (fewer than 16 means a cut-short header). */
+export function checkLogHeader(b: Uint8Array): HeaderCheck {
+  if (b.length < LOG_HEADER_SIZE) return { ok: false, corrupt: `the header is cut short (${b.length} of 16 bytes)` };
+  const buf = Buffer.from(b.buffer, b.byteOffset, LOG_HEADER_SIZE);
+  if (!buf.subarray(0, 8).equals(LOG_MAGIC)) return { ok: false, corrupt: 'the header magic is wrong' };
+  if (buf.readUInt32LE(12) !== crc32c(buf.subarray(0, 12))) return { ok: false, corrupt: 'the header checksum is wrong' };
+  const version = buf.readUInt32LE(8);
+  if (version !== LOG_VERSION) return { ok: false, version };
+  return { ok: true };
+}
+
+/** All bytes in [start, end) are ASCII digits. */
+function isDigits(b: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i];
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+export function encodeRecords(terms: readonly Term[]): Buffer {
+  let total = 0;
+  for (const t of terms) total += RECORD_OVERHEAD + t.digits.length;
+  const buf = Buffer.allocUnsafe(total);
+  let p = 0;
+  for (const t of terms) {
+    const L = t.digits.length;
+    buf.writeUInt32LE(RECORD_MAGIC, p);
+    buf.writeUInt32LE(t.n, p + 4);
+    buf.writeUInt32LE(L, p + 8);
+    buf.write(t.digits, p + PREFIX, L, 'latin1');
+    buf.writeUInt32LE(crc32c(buf.subarray(p + 4, p + PREFIX + L)), p + PREFIX + L);
+    p += RECORD_OVERHEAD + L;
+  }
+  return buf;
+}
+
+/** Validates one complete record `rec` (exactly 16+L bytes). Returns null if good, else why not. */
+export function checkRecord(rec: Uint8Array, n: number): string | null {
+  if (rec.length < RECORD_OVERHEAD) return 'the record is cut short';
+  const b = Buffer.from(rec.buffer, rec.byteOffset, rec.length);
+  if (b.readUInt32LE(0) !== RECORD_MAGIC) return 'the record magic is wrong';
+  if (b.readUInt32LE(4) !== n) return `it claims to be term ${b.readUInt32LE(4)}`;
+  const L = b.readUInt32LE(8);
+  if (L < 1 || L > maxDigits(n)) return `its length ${L} is impossible`;
+  if (rec.length !== RECORD_OVERHEAD + L) return 'its length disagrees with the index';
+  if (b.readUInt32LE(PREFIX + L) !== crc32c(b.subarray(4, PREFIX + L))) return 'its checksum is wrong';
+  if (!isDigits(b, PREFIX, PREFIX + L) || (L > 1 && b[PREFIX] === 0x30)) return 'its digits are not a decimal number';
+  return null;
+}
+
+/**
+ * The record starting at rest[0] needs more bytes than the file has. It is a torn
+ * tail (an interrupted append) only if every byte present is what such a record
+ * would hold; otherwise it is damage.
+ */
+export function classifyShortRecord(rest: Uint8Array, n: number): string | null {
+  const b = Buffer.from(rest.buffer, rest.byteOffset, rest.length);
+  const expect = Buffer.alloc(8);
+  expect.writeUInt32LE(RECORD_MAGIC, 0);
+  expect.writeUInt32LE(n, 4);
+  const k = Math.min(b.length, 8);
+  if (!b.subarray(0, k).equals(expect.subarray(0, k))) return 'its start is not a record of the expected term';
+  if (b.length < PREFIX) return null;
+  const L = b.readUInt32LE(8);
+  if (L < 1 || L > maxDigits(n)) return `its length ${L} is impossible`;
+  const have = Math.min(L, b.length - PREFIX);
+  if (!isDigits(b, PREFIX, PREFIX + have) || (have > 0 && L > 1 && b[PREFIX] === 0x30)) {
+    return 'its digits are not a decimal number';
+  }
+  if (b.length > PREFIX + L) {
+    const c = Buffer.alloc(4);
+    c.writeUInt32LE(crc32c(b.subarray(4, PREFIX + L)), 0);
+    if (!b.subarray(PREFIX + L).equals(c.subarray(0, b.length - PREFIX - L))) return 'its checksum is wrong';
+  }
+  return null;
+}
+
+/** Sliding read window over a file so scans cost one read per MiB, with bounded memory. */
+class SyncWindow {
+  private buf: Buffer = Buffer.alloc(0);
+  private start = 0;
+  private len = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+    private readonly chunk = CHUNK,
+  ) {}
+
+  /** Bytes [pos, pos+len), or null if the file (as of `size`) ends before. Valid until the next call. */
+  get(pos: number, len: number): Buffer | null {
+    if (pos + len > this.size) return null;
+    if (pos >= this.start && pos + len <= this.start + this.len) {
+      return this.buf.subarray(pos - this.start, pos - this.start + len);
+    }
+    const want = Math.min(Math.max(len, this.chunk), this.size - pos);
+    if (this.buf.length < want || this.buf.length > 4 * Math.max(want, this.chunk)) this.buf = Buffer.allocUnsafe(want);
+    const got = readFully(this.fd, this.buf, 0, want, pos);
+    this.start = pos;
+    this.len = got;
+    return got < len ? null : this.buf.subarray(0, len);
+  }
+}
+
+export interface ScanProblem {
+  kind: 'torn' | 'corrupt';
+  /** byte offset where the valid prefix ends */
+  offset: number;
+  /** the term whose record is bad */
+  n: number;
+  reason: string;
+}
+
+export interface ScanResult {
+  /** last valid term */
+  count: number;
+  /** end of the last valid record */
+  end: number;
+  /** offsets of the records scanned (terms startN..count) */
+  offsets: number[];
+  problem?: ScanProblem;
+}
+
+/** Verifies records from `pos` (expected to be term `n`) to the end of the file. */
+export function scanLog(fd: number, size: number, pos: number, n: number): ScanResult {
+  const w = new SyncWindow(fd, size);
+  const offsets: number[] = [];
+  let problem: ScanProblem | undefined;
+  while (pos < size) {
+    const prefix = w.get(pos, PREFIX);
+    let reason: string | null;
+    let torn = false;
+    if (prefix === null) {
+      reason = classifyShortRecord(w.get(pos, size - pos) ?? Buffer.alloc(0), n);
+      torn = reason === null;
+    } else {
+      const L = prefix.readUInt32LE(8);
+      if (prefix.readUInt32LE(0) !== RECORD_MAGIC) reason = 'the record magic is wrong';
+      else if (prefix.readUInt32LE(4) !== n) reason = `it claims to be term ${prefix.readUInt32LE(4)}`;
+      else if (L < 1 || L > maxDigits(n)) reason = `its length ${L} is impossible`;
+      else if (pos + RECORD_OVERHEAD + L > size) {
+        reason = classifyShortRecord(w.get(pos, size - pos) ?? Buffer.alloc(0), n);
+        torn = reason === null;
+      } else {
+        reason = checkRecord(w.get(pos, RECORD_OVERHEAD + L) ?? Buffer.alloc(0), n);
+        if (reason === null) {
+          offsets.push(pos);
+          pos += RECORD_OVERHEAD + L;
+          n++;
+          continue;
+        }
+      }
+    }
+    problem = torn
+      ? { kind: 'torn', offset: pos, n, reason: 'the file ends inside it' }
+      : { kind: 'corrupt', offset: pos, n, reason: reason ?? 'it is damaged' };
+    break;
+  }
+  return { count: n - 1, end: pos, offsets, problem };
+}
+
+function offsetsBuffer(offsets: readonly number[]): Buffer {
+  const b = Buffer.allocUnsafe(offsets.length * 8);
+  for (let i = 0; i < offsets.length; i++) {
+    b.writeUInt32LE(offsets[i] % 0x100000000, i * 8);
+    b.writeUInt32LE(Math.floor(offsets[i] / 0x100000000), i * 8 + 4);
+  }
+  return b;
+}
+
+function readU64(b: Buffer, at: number): number {
+  return b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 0x100000000;
+}
+
+export interface TermLogOptions {
+  mode: 'write' | 'read';
+  durable: boolean;
+  /** Logs smaller than this are fully verified on every open (cheap); larger ones only at the tail. */
+  fullCheckBelowBytes: number;
+  /** A recovery or repair (goes to `recoveries` and logger.warn). */
+  report(line: string): void;
+  info(line: string): void;
+}
+
+export class TermLog {
+  private logFd: number | null = null;
+  private idxFd: number | null = null;
+  private logSize = LOG_HEADER_SIZE;
+  private _count = 0;
+  /** Entries 1..fileCount come from terms.idx; later ones from `extra` (read mode only). */
+  private fileCount = 0;
+  private extra: number[] = [];
+  /** A failed append could not be undone: bytes past logSize must be cut before the next append. */
+  private dirtyTail = false;
+  readonly logPath: string;
+  readonly idxPath: string;
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: TermLogOptions,
+  ) {
+    this.logPath = path.join(dir, LOG_FILE);
+    this.idxPath = path.join(dir, IDX_FILE);
+  }
+
+  get count(): number {
+    return this._count;
+  }
+
+  get writable(): boolean {
+    return this.opts.mode === 'write';
+  }
+
+  static open(dir: string, opts: TermLogOptions): TermLog {
+    const log = new TermLog(dir, opts);
+    try {
+      log.openAndRecover();
+    } catch (e) {
+      log.close();
+      throw e;
+    }
+    return log;
+  }
+
+  // ---------------------------------------------------------------- open / recover
+
+  private openAndRecover(): void {
+    const write = this.writable;
+    const { report } = this.opts;
+    if (!fs.existsSync(this.logPath)) {
+      if (!write) return; // nothing yet: count 0
+      this.createEmpty();
+    }
+    this.logFd = io(`open ${this.logPath}`, () => fs.openSync(this.logPath, write ? 'r+' : 'r'));
+    let size = fs.fstatSync(this.logFd).size;
+
+    const head = Buffer.alloc(LOG_HEADER_SIZE);
+    const got = io(`read ${this.logPath}`, () => readFully(this.logFd as number, head, 0, LOG_HEADER_SIZE, 0));
+    const hc = checkLogHeader(head.subarray(0, got));
+    if (!hc.ok) {
+      if ('version' in hc) {
+        throw new StoreError(
+          'VERSION',
+          `${this.logPath} was written by log format version ${hc.version}; this build reads version ${LOG_VERSION}`,
+        );
+      }
+      if (!write) {
+        report(`terms.log is unreadable (${hc.corrupt}); read it as empty, left in place (read-only)`);
+        fs.closeSync(this.logFd);
+        this.logFd = null;
+        return;
+      }
+      fs.closeSync(this.logFd);
+      this.logFd = null;
+      if (size === 0) {
+        report('terms.log was empty (not even a header); started a new log');
+      } else {
+        const aside = quarantinePath(this.logPath);
+        io(`move ${this.logPath} aside`, () => fs.renameSync(this.logPath, aside));
+        report(`terms.log was unreadable (${hc.corrupt}); moved it aside to ${path.basename(aside)} and started a new log`);
+      }
+      this.createEmpty();
+      this.logFd = io(`open ${this.logPath}`, () => fs.openSync(this.logPath, 'r+'));
+      size = LOG_HEADER_SIZE;
+    }
+
+    // Index: write mode keeps terms.idx open for appends; read mode only reads it.
+    if (write) {
+      this.idxFd = io(`open ${this.idxPath}`, () =>
+        fs.openSync(this.idxPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644),
+      );
+    } else {
+      try {
+        this.idxFd = fs.openSync(this.idxPath, 'r');
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw ioError(e, `open ${this.idxPath}`);
+      }
+    }
+    const idxSize = this.idxFd === null ? 0 : fs.fstatSync(this.idxFd).size;
+    const k0 = Math.floor(idxSize / 8);
+
+    // Trust the index prefix if its last entry points at a verified record for term k0.
+    let trusted = 0;
+    let end = LOG_HEADER_SIZE;
+    const full = size < this.opts.fullCheckBelowBytes;
+    if (!full && k0 > 0) {
+      const off = this.readIdxEntries(k0, k0)[0];
+      const len = this.verifiedLengthAt(off, k0, size);
+      if (len > 0) {
+        trusted = k0;
+        end = off + len;
+      }
+    }
+    const res = scanLog(this.logFd, size, end, trusted + 1);
+    const count = res.count;
+
+    if (!write) {
+      // Read-only: repair nothing, keep new offsets in memory.
+      if (trusted > 0) {
+        this.fileCount = trusted;
+        this.extra = res.offsets;
+      } else if (this.idxMatches(res.offsets, idxSize, false)) {
+        this.fileCount = count;
+      } else {
+        this.fileCount = 0;
+        this.extra = res.offsets;
+      }
+      if (res.problem) {
+        report(`${describeProblem(res.problem, size)} (read-only: left as it is)`);
+      }
+      this._count = count;
+      this.logSize = res.end;
+      return;
+    }
+
+    // Repair the log first (quarantine before truncating), then make the index match it.
+    if (res.problem) {
+      const p = res.problem;
+      const cut = size - p.offset;
+      if (p.kind === 'corrupt') {
+        const aside = this.copyAside(p.offset, size);
+        report(
+          `terms.log: the record of term ${p.n} at byte ${p.offset} is damaged (${p.reason}); ` +
+            `moved the ${cut} bytes from there to the end to ${path.basename(aside)} and kept terms 1..${p.n - 1}`,
+        );
+      } else {
+        report(`cut a torn tail of ${cut} bytes after term ${p.n - 1}`);
+      }
+      io(`truncate ${this.logPath}`, () => {
+        fs.ftruncateSync(this.logFd as number, p.offset);
+        if (this.opts.durable) fs.fsyncSync(this.logFd as number);
+      });
+    }
+    if (trusted > 0) {
+      const idxOk = idxSize === count * 8;
+      if (!idxOk) {
+        io(`update ${this.idxPath}`, () => {
+          fs.ftruncateSync(this.idxFd as number, trusted * 8);
+          writeFully(this.idxFd as number, offsetsBuffer(res.offsets), trusted * 8);
+        });
+        if (count > trusted) report(`indexed terms ${trusted + 1}..${count}, which terms.idx was missing`);
+        else this.opts.info('trimmed a partial entry from terms.idx');
+      }
+    } else if (!this.idxMatches(res.offsets, idxSize, true)) {
+      this.rewriteIndex(res.offsets);
+      if (idxSize > 0 || count > 0) report(`rebuilt terms.idx from terms.log (${count} terms)`);
+    }
+    this._count = count;
+    this.fileCount = count;
+    this.logSize = res.end;
+  }
+
+  /** True if terms.idx holds exactly `offsets` (read only when the log is small or was fully scanned). */
+  private idxMatches(offsets: readonly number[], idxSize: number, exact: boolean): boolean {
+    if (this.idxFd === null) return offsets.length === 0 && (!exact || idxSize === 0);
+    if (exact ? idxSize !== offsets.length * 8 : idxSize < offsets.length * 8) return false;
+    const want = offsetsBuffer(offsets);
+    const have = Buffer.alloc(want.length);
+    if (readFully(this.idxFd, have, 0, want.length, 0) !== want.length) return false;
+    return have.equals(want);
+  }
+
+  /** Length of the verified record of term n at `off`, or 0 if it is not there. */
+  private verifiedLengthAt(off: number, n: number, size: number): number {
+    if (!(off >= LOG_HEADER_SIZE && off + RECORD_OVERHEAD <= size)) return 0;
+    const prefix = Buffer.alloc(PREFIX);
+    if (readFully(this.logFd as number, prefix, 0, PREFIX, off) !== PREFIX) return 0;
+    const L = prefix.readUInt32LE(8);
+    if (L < 1 || L > maxDigits(n) || off + RECORD_OVERHEAD + L > size) return 0;
+    const rec = Buffer.alloc(RECORD_OVERHEAD + L);
+    if (readFully(this.logFd as number, rec, 0, rec.length, off) !== rec.length) return 0;
+    return checkRecord(rec, n) === null ? rec.length : 0;
+  }
+
+  private createEmpty(): void {
+    atomicWriteFile(this.logPath, logHeader(), { durable: this.opts.durable });
+    if (this.idxFd !== null) {
+      fs.closeSync(this.idxFd);
+      this.idxFd = null;
+    }
+    atomicWriteFile(this.idxPath, Buffer.alloc(0), { durable: false });
+  }
+
+  /** Copies log bytes [from, to) into a new terms.log.corrupt-<time>; returns its path. */
+  private copyAside(from: number, to: number): string {
+    const target = quarantinePath(this.logPath);
+    const tmp = `${target}.tmp`;
+    const fd = this.logFd as number;
+    let out: number | undefined;
+    try {
+      out = fs.openSync(tmp, 'w');
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, to - from));
+      for (let pos = from; pos < to; ) {
+        const n = readFully(fd, buf, 0, Math.min(buf.length, to - pos), pos);
+        if (n === 0) break;
+        writeFully(out, buf.subarray(0, n), pos - from);
+        pos += n;
+      }
+      if (this.opts.durable) fs.fsyncSync(out);
+      fs.closeSync(out);
+      out = undefined;
+      fs.renameSync(tmp, target);
+    } catch (e) {
+      if (out !== undefined) fs.closeSync(out);
+      removeQuietly(tmp);
+      throw ioError(e, `save damaged bytes of ${this.logPath} to ${target}`);
+    }
+    if (this.opts.durable) fsyncDir(this.dir);
+    return target;
+  }
+
+  private rewriteIndex(offsets: readonly number[]): void {
+    const tmp = `${this.idxPath}.tmp`;
+    // Written beside and renamed over, so a concurrent reader never sees it half-built.
+    atomicWriteFile(this.idxPath, offsetsBuffer(offsets), { durable: false, tmp });
+    if (this.idxFd !== null) fs.closeSync(this.idxFd);
+    this.idxFd = null;
+    this.idxFd = io(`open ${this.idxPath}`, () => fs.openSync(this.idxPath, this.writable ? 'r+' : 'r'));
+  }
+
+  // ---------------------------------------------------------------- index access
+
+  private readIdxEntries(from: number, to: number): number[] {
+    const n = to - from + 1;
+    const b = Buffer.alloc(n * 8);
+    const got = io(`read ${this.idxPath}`, () => readFully(this.idxFd as number, b, 0, n * 8, (from - 1) * 8));
+    const out: number[] = [];
+    for (let i = 0; i + 8 <= got; i += 8) out.push(readU64(b, i));
+    return out;
+  }
+
+  /** Offsets of terms from..to (1-based, inclusive, within count). */
+  private offsets(from: number, to: number): number[] {
+    const out: number[] = [];
+    if (from <= this.fileCount) {
+      const hi = Math.min(to, this.fileCount);
+      const got = this.readIdxEntries(from, hi);
+      for (const o of got) out.push(o);
+      while (out.length < hi - from + 1) out.push(-1); // idx shorter than it was: fails verification
+    }
+    for (let n = Math.max(from, this.fileCount + 1); n <= to; n++) out.push(this.extra[n - this.fileCount - 1]);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private checkRange(from: number, to: number): void {
+    if (!Number.isInteger(from) || !Number.isInteger(to)) throw new RangeError(`term numbers must be integers (got ${from}..${to})`);
+    if (from < 1 || to > this._count) {
+      if (to >= from) throw new RangeError(`terms ${from}..${to} are outside 1..${this._count}`);
+    }
+  }
+
+  readTerm(n: number): string {
+    this.checkRange(n, n);
+    const it = this.iterate(n, n);
+    const r = it.next();
+    return (r.value as Term).digits;
+  }
+
+  readRange(from: number, to: number): Term[] {
+    this.checkRange(from, to);
+    return Array.from(this.iterate(from, to));
+  }
+
+  /** Streams terms from..to, verifying each record; bounded memory. */
+  *iterate(from = 1, to = this._count): Generator<Term> {
+    this.checkRange(from, to);
+    if (to < from) return;
+    if (this.logFd === null) return;
+    const BATCH = 4096;
+    let healed = false;
+    let n = from;
+    while (n <= to) {
+      const hi = Math.min(to, n + BATCH - 1);
+      const offs = this.offsets(n, hi);
+      // A single term is read with two small reads; ranges through a 1 MiB window.
+      const w = new SyncWindow(this.logFd, this.logSize, hi === n ? 0 : CHUNK);
+      let bad: string | null = null;
+      for (let i = 0; i < offs.length; i++, n++) {
+        const off = offs[i];
+        const prefix = off >= LOG_HEADER_SIZE ? w.get(off, PREFIX) : null;
+        const L = prefix ? prefix.readUInt32LE(8) : 0;
+        const rec = prefix && L >= 1 && L <= maxDigits(n) ? w.get(off, RECORD_OVERHEAD + L) : null;
+        bad = rec ? checkRecord(rec, n) : 'its index entry points outside the record area';
+        if (bad !== null) break;
+        const digits = (rec as Buffer).toString('latin1', PREFIX, PREFIX + L);
+        healed = false;
+        yield { n, digits };
+      }
+      if (bad !== null) {
+        if (healed || !this.healIndex(n, bad)) {
+          throw new StoreError(
+            'CORRUPT',
+            `term ${n} in ${this.logPath} is damaged (${bad}); terms before it are intact — reopen the state directory to set the damaged part aside`,
+          );
+        }
+        healed = true;
+      }
+    }
+  }
+
+  /**
+   * A read found term n's record wrong. If the log itself is fine the index was
+   * damaged: rebuild it and return true. Otherwise return false.
+   */
+  private healIndex(n: number, why: string): boolean {
+    if (this.logFd === null) return false;
+    const res = scanLog(this.logFd, this.logSize, LOG_HEADER_SIZE, 1);
+    if (res.count < this._count) return false;
+    const offsets = res.offsets.slice(0, this._count);
+    if (this.writable) {
+      this.rewriteIndex(offsets);
+      this.fileCount = this._count;
+    } else {
+      this.fileCount = 0;
+      this.extra = offsets;
+    }
+    this.opts.report(`terms.idx was damaged at term ${n} (${why}); rebuilt it from terms.log`);
+    return true;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  append(terms: readonly Term[]): void {
+    if (!this.writable) throw new Error('this state directory was opened read-only');
+    if (terms.length === 0) return;
+    let expect = this._count + 1;
+    for (const t of terms) {
+      if (!t || t.n !== expect) {
+        throw new RangeError(`terms must be appended in order: expected term ${expect}, got ${t ? t.n : t}`);
+      }
+      if (typeof t.digits !== 'string' || !/^(0|[1-9][0-9]*)$/.test(t.digits)) {
+        throw new RangeError(`term ${t.n}: digits must be a decimal number without sign or leading zeros`);
+      }
+      if (t.digits.length > maxDigits(t.n) || t.n > U32_MAX) {
+        throw new RangeError(`term ${t.n}: ${t.digits.length} digits is more than T(${t.n}) can have`);
+      }
+      expect++;
+    }
+    const fd = this.logFd as number;
+    const buf = encodeRecords(terms);
+    const prevSize = this.logSize;
+    const prevCount = this._count;
+    if (this.dirtyTail) {
+      io(`truncate ${this.logPath}`, () => {
+        fs.ftruncateSync(this.idxFd as number, prevCount * 8);
+        fs.ftruncateSync(fd, prevSize);
+      });
+      this.dirtyTail = false;
+    }
+    try {
+      writeFully(fd, buf, prevSize);
+      if (this.opts.durable) fs.fsyncSync(fd);
+    } catch (e) {
+      this.rollback(prevSize, prevCount);
+      throw ioError(e, `append to ${this.logPath}`);
+    }
+    const offs: number[] = [];
+    let p = prevSize;
+    for (const t of terms) {
+      offs.push(p);
+      p += RECORD_OVERHEAD + t.digits.length;
+    }
+    try {
+      writeFully(this.idxFd as number, offsetsBuffer(offs), prevCount * 8);
+    } catch (e) {
+      this.rollback(prevSize, prevCount);
+      throw ioError(e, `append to ${this.idxPath}`);
+    }
+    this.logSize = prevSize + buf.length;
+    this._count = prevCount + terms.length;
+    this.fileCount = this._count;
+  }
+
+  /** Undoes a failed append; if even that fails, the next open cuts the torn tail. */
+  private rollback(prevSize: number, prevCount: number): void {
+    try {
+      fs.ftruncateSync(this.idxFd as number, prevCount * 8);
+      fs.ftruncateSync(this.logFd as number, prevSize);
+      if (this.opts.durable) fs.fsyncSync(this.logFd as number);
+    } catch {
+      this.dirtyTail = true; // retried before the next append; open would cut it too
+    }
+  }
+
+  /** Cuts the log back to `count` terms; the removed bytes are moved to terms.log.corrupt-<time>. */
+  truncateTo(count: number): string | null {
+    if (!this.writable) throw new Error('this state directory was opened read-only');
+    if (!Number.isInteger(count) || count < 0 || count > this._count) {
+      throw new RangeError(`cannot truncate to ${count} terms: the log holds ${this._count}`);
+    }
+    if (count === this._count) return null;
+    // The cut point must be the verified start of term count+1 (or the end of term count).
+    let cutAt = this.offsets(count + 1, count + 1)[0];
+    if (this.verifiedLengthAt(cutAt, count + 1, this.logSize) === 0) {
+      const res = scanLog(this.logFd as number, this.logSize, LOG_HEADER_SIZE, 1);
+      cutAt = count < res.count ? res.offsets[count] : res.end;
+      count = Math.min(count, res.count);
+    }
+    const old = this._count;
+    const aside = this.copyAside(cutAt, this.logSize);
+    io(`truncate ${this.logPath}`, () => {
+      fs.ftruncateSync(this.idxFd as number, count * 8);
+      fs.ftruncateSync(this.logFd as number, cutAt);
+      if (this.opts.durable) fs.fsyncSync(this.logFd as number);
+    });
+    this.opts.report(
+      `cut terms.log back to term ${count}; moved terms ${count + 1}..${old} (${this.logSize - cutAt} bytes) to ${path.basename(aside)}`,
+    );
+    this._count = count;
+    this.fileCount = count;
+    this.extra = [];
+    this.logSize = cutAt;
+    return aside;
+  }
+
+  /** Full check of every record and index entry. firstBad = first term that is not intact. */
+  verifyAll(): { ok: boolean; firstBad?: number } {
+    if (this.logFd === null) return this._count === 0 ? { ok: true } : { ok: false, firstBad: 1 };
+    const size = fs.fstatSync(this.logFd).size;
+    const res = scanLog(this.logFd, Math.min(size, this.logSize), LOG_HEADER_SIZE, 1);
+    let firstBad: number | undefined;
+    if (res.count < this._count) firstBad = res.count + 1;
+    else if (this.writable && size !== this.logSize) firstBad = this._count + 1; // bytes past the last term (a reader may see a writer's new ones)
+    const upTo = Math.min(res.count, this._count);
+    for (let n = 1; n <= upTo && (firstBad === undefined || n < firstBad); n += 4096) {
+      const hi = Math.min(upTo, n + 4095);
+      const offs = this.offsets(n, hi);
+      for (let i = 0; i < offs.length; i++) {
+        if (offs[i] !== res.offsets[n - 1 + i]) {
+          firstBad = firstBad === undefined ? n + i : Math.min(firstBad, n + i);
+          break;
+        }
+      }
+    }
+    return firstBad === undefined ? { ok: true } : { ok: false, firstBad };
+  }
+
+  sizes(): { log: number; idx: number } {
+    const size = (fd: number | null) => (fd === null ? 0 : fs.fstatSync(fd).size);
+    return { log: size(this.logFd), idx: size(this.idxFd) };
+  }
+
+  close(): void {
+    for (const fd of [this.logFd, this.idxFd]) {
+      if (fd !== null) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          /* already closed */
+        }
+      }
+    }
+    this.logFd = null;
+    this.idxFd = null;
+  }
+}
+
+function describeProblem(p: ScanProblem, size: number): string {
+  return p.kind === 'torn'
+    ? `terms.log has a torn tail of ${size - p.offset} bytes after term ${p.n - 1}`
+    : `terms.log: the record of term ${p.n} at byte ${p.offset} is damaged (${p.reason}); terms 1..${p.n - 1} are intact`;
+}
