@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { MAX_COUNT, validateCount } from '../engine/engine';
 import { FORMATS, footer, header, isExportFormat, line, type ExportFormat } from '../engine/formats';
-import { exportTerms } from '../store/exportFile';
+import { ExportError, exportTerms } from '../store/exportFile';
 import { StateDir, StoreError } from '../store';
 import type { ProgressInfo } from '../shared/protocol';
 import { JobRunner } from '../worker/runner';
@@ -72,8 +72,9 @@ class ProgressDisplay {
   constructor(private readonly tty: boolean) {}
 
   update(p: ProgressInfo): void {
-    const pct = p.target > 0 ? Math.min(100, (100 * p.done) / p.target) : 100;
-    const text = `${pct.toFixed(1)}% ${p.done}/${p.target} terms · ${p.termsPerSecond.toFixed(1)} terms/s · ETA ${formatDuration(p.etaSeconds)}`;
+    const done = Math.min(p.done, p.target);
+    const pct = p.target > 0 ? (100 * done) / p.target : 100;
+    const text = `${pct.toFixed(1)}% ${done}/${p.target} terms · ${p.termsPerSecond.toFixed(1)} terms/s · ETA ${formatDuration(p.etaSeconds)}`;
     if (this.tty) {
       const width = 24;
       const filled = Math.round((pct / 100) * width);
@@ -174,7 +175,7 @@ main().then(
       process.stderr.write(`tangent-numbers: ${e.message} (see --help)\n`);
       process.exit(2);
     }
-    process.stderr.write(`tangent-numbers: ${e instanceof StoreError || e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(e instanceof StoreError ? 2 : 1);
+    process.stderr.write(`tangent-numbers: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(e instanceof StoreError || e instanceof ExportError ? 2 : 1);
   },
 );

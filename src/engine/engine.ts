@@ -3,7 +3,7 @@
 // Nothing here touches the disk or knows about threads; the runner persists what `step` returns.
 
 import { PiCache } from './bigmath';
-import { SMALL_LIMIT, tangentBlock, tangentSmall } from './tangent';
+import { SMALL_LIMIT, ZetaBlock, tangentSmall } from './tangent';
 import { VERIFIER_MAX_N, Verifier } from './verifier';
 
 export const SEQUENCE = 'A000182';
@@ -16,7 +16,24 @@ export interface Term {
   digits: string;
 }
 
-export type BlockComputer = (from: number, to: number, onTerm?: (doneInBlock: number) => void) => string[];
+export interface BlockOptions {
+  /** State from an interrupted run of the same block (ZetaBlock.serialize()). */
+  resume?: Uint8Array;
+  /** Called after each finished term. */
+  onTerm?: (remaining: number) => void;
+  /** Polled after each term: when true, the block's state goes to onState and BlockStopped is thrown. */
+  shouldStop?: () => boolean;
+  /** Receives the block's resumable state about every `stateEveryMs` while it runs. */
+  onState?: (state: Buffer) => void;
+  stateEveryMs?: number;
+}
+
+/** Thrown by a block computation that was asked to stop (its state was handed to onState first). */
+export class BlockStopped extends Error {
+  override name = 'BlockStopped';
+}
+
+export type BlockComputer = (from: number, to: number, options?: BlockOptions) => string[];
 
 /** Checks a requested count; returns a one-line reason when it is not usable. */
 export function validateCount(input: string | number): { ok: true; value: number } | { ok: false; reason: string } {
@@ -37,15 +54,32 @@ export function blockSizeAt(from: number): number {
 /** Computes T(from..to) exactly as decimal strings; deterministic, so re-running gives the same bytes. */
 export function createBlockComputer(): BlockComputer {
   const pi = new PiCache();
-  return (from, to, onTerm) => {
+  return (from, to, options = {}) => {
+    const out: string[] = [];
     if (from <= SMALL_LIMIT) {
       const smallTo = Math.min(to, SMALL_LIMIT);
-      const values = tangentSmall(smallTo).slice(from - 1).map(String);
-      onTerm?.(values.length);
-      if (to > SMALL_LIMIT) values.push(...tangentBlock(SMALL_LIMIT + 1, to, pi).map(String));
-      return values;
+      out.push(...tangentSmall(smallTo).slice(from - 1).map(String));
+      options.onTerm?.(to - smallTo);
+      if (to <= SMALL_LIMIT) return out;
+      from = SMALL_LIMIT + 1;
     }
-    return tangentBlock(from, to, pi, onTerm).map(String);
+    const block = options.resume ? ZetaBlock.restore(options.resume, pi) : ZetaBlock.start(from, to, pi);
+    if (block.from !== from || block.to !== to) throw new RangeError(`resume state is for ${block.from}..${block.to}, not ${from}..${to}`);
+    let lastState = performance.now();
+    while (!block.finished) {
+      block.step();
+      options.onTerm?.(block.remaining);
+      if (!block.finished && options.shouldStop?.()) {
+        options.onState?.(block.serialize());
+        throw new BlockStopped();
+      }
+      if (options.onState && options.stateEveryMs !== undefined && !block.finished && performance.now() - lastState >= options.stateEveryMs) {
+        options.onState(block.serialize());
+        lastState = performance.now();
+      }
+    }
+    for (const t of block.terms()) out.push(t.toString());
+    return out;
   };
 }
 
@@ -100,10 +134,10 @@ export class TangentEngine {
    * One step: computes the next block, verifies every term independently and only then
    * advances. Throws VerificationError (state unchanged) if any term disagrees.
    */
-  step(onTerm?: (doneInBlock: number) => void): Term[] {
+  step(options?: BlockOptions): Term[] {
     const block = this.nextBlock();
     if (!block) return [];
-    const digits = this.compute(block.from, block.to, onTerm);
+    const digits = this.compute(block.from, block.to, options);
     return this.acceptBlock(block.from, digits);
   }
 

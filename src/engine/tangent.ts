@@ -95,66 +95,97 @@ export function planBlock(from: number, to: number): BlockPlan {
 }
 
 /**
- * Computes T(from..to) exactly (from > SMALL_LIMIT) and returns them in increasing order.
- * `onTerm` (optional) is called after each term with the count done so far, for progress
- * and cooperative cancellation (it may throw to abort the block).
+ * One block T(from..to) (from > SMALL_LIMIT) as a resumable computation: `step()` finishes the
+ * next term going down from `to`; `serialize()` captures everything needed to continue, so an
+ * interrupted block resumes where it was instead of starting over. Restored or not, the
+ * arithmetic is the same, so the terms (and the bytes of the state) are identical.
  */
-export function tangentBlock(from: number, to: number, pi: PiCache, onTerm?: (doneInBlock: number) => void): bigint[] {
-  if (from <= SMALL_LIMIT) throw new RangeError(`tangentBlock needs from > ${SMALL_LIMIT}`);
-  const plan = planBlock(from, to);
-  const W = plan.precision;
-  const bW = BigInt(W);
+export class ZetaBlock {
+  private readonly W: number;
+  private readonly one: bigint;
+  private readonly cinv: bigint;
+  private readonly jSquared: bigint[];
 
-  // π²/4 at W bits (≈ 2.47: powers of it grow, so fixed-point truncation keeps relative precision).
-  const piW = pi.get(W + 8) >> 8n;
-  const cinv = (piW * piW) >> (bW + 2n);
-
-  // Φ_n = F_n · 2^GUARD with F_n = 2 · (2n-1)! / (π²/4)^n.
-  let cinvPow = 1n << bW;
-  let base = cinv;
-  for (let e = to; e > 0; e >>= 1) {
-    if (e & 1) cinvPow = (cinvPow * base) >> bW;
-    if (e > 1) base = (base * base) >> bW;
+  private constructor(
+    readonly from: number,
+    readonly to: number,
+    private n: number,
+    plan: BlockPlan,
+    pi: PiCache,
+    private phi: bigint,
+    private readonly rs: bigint[],
+    /** Finished terms T(n+1..to), index 0 = T(n+1). */
+    private readonly pending: bigint[],
+  ) {
+    this.W = plan.precision;
+    this.one = 1n << BigInt(this.W);
+    this.cinv = piSquaredOver4(pi, this.W);
+    this.jSquared = oddJsDescending(plan.maxJ).map((j) => BigInt(j * j));
   }
-  let phi = (factorial(2 * to - 1) << BigInt(W + GUARD + 1)) / cinvPow;
 
-  // R_j = 2^W / j^(2n) for odd j: the tail of λ(2n) in fixed point, multiplied up by j² per step.
-  // Primes by one exact power and division; composites as products of two smaller R's, which
-  // costs only a multiplication at their (smaller) size. Kept in decreasing j so that summing
-  // them goes from the smallest to the largest value (each addition then costs ~ its own size).
-  const maxJ = plan.maxJ;
-  const R = new Map<number, bigint>();
-  const twoTo = BigInt(2 * to);
-  const one = 1n << bW;
-  const smallestFactor = smallestOddFactors(maxJ);
-  for (let j = 3; j <= maxJ; j += 2) {
-    const p = smallestFactor[j];
-    if (p === j) {
-      R.set(j, one / BigInt(j) ** twoTo);
-    } else {
-      const x = R.get(p)!;
-      const y = R.get(j / p)!;
-      // Keep only the bits that can reach the product's integer part (plus slack for carries).
-      const keep = Math.max(0, bitLength(x) + bitLength(y) - W) + 32;
-      const dx = Math.max(0, bitLength(x) - keep);
-      const dy = Math.max(0, bitLength(y) - keep);
-      R.set(j, ((x >> BigInt(dx)) * (y >> BigInt(dy))) >> BigInt(W - dx - dy));
+  static start(from: number, to: number, pi: PiCache): ZetaBlock {
+    if (!Number.isInteger(from) || !Number.isInteger(to) || from <= SMALL_LIMIT || to < from) {
+      throw new RangeError(`a zeta block needs ${SMALL_LIMIT} < from <= to (got ${from}..${to})`);
     }
-  }
-  const rs: bigint[] = [];
-  const jSquared: bigint[] = [];
-  for (let j = maxJ - ((maxJ + 1) % 2); j >= 3; j -= 2) {
-    rs.push(R.get(j)!);
-    jSquared.push(BigInt(j * j));
+    const plan = planBlock(from, to);
+    const W = plan.precision;
+    const bW = BigInt(W);
+    const cinv = piSquaredOver4(pi, W);
+
+    // Φ_n = F_n · 2^GUARD with F_n = 2 · (2n-1)! / (π²/4)^n; powers of π²/4 ≈ 2.47 grow, so
+    // fixed-point truncation keeps their relative precision.
+    let cinvPow = 1n << bW;
+    let base = cinv;
+    for (let e = to; e > 0; e >>= 1) {
+      if (e & 1) cinvPow = (cinvPow * base) >> bW;
+      if (e > 1) base = (base * base) >> bW;
+    }
+    const phi = (factorial(2 * to - 1) << BigInt(W + GUARD + 1)) / cinvPow;
+
+    // R_j = 2^W / j^(2n) for odd j: the tail of λ(2n) in fixed point, multiplied up by j² per
+    // step. Primes by one exact power and division; composites as products of two smaller R's,
+    // which costs only a multiplication at their (smaller) size.
+    const R = new Map<number, bigint>();
+    const twoTo = BigInt(2 * to);
+    const one = 1n << bW;
+    const smallestFactor = smallestOddFactors(plan.maxJ);
+    for (let j = 3; j <= plan.maxJ; j += 2) {
+      const p = smallestFactor[j];
+      if (p === j) {
+        R.set(j, one / BigInt(j) ** twoTo);
+      } else {
+        const x = R.get(p)!;
+        const y = R.get(j / p)!;
+        // Keep only the bits that can reach the product's integer part (plus slack for carries).
+        const keep = Math.max(0, bitLength(x) + bitLength(y) - W) + 32;
+        const dx = Math.max(0, bitLength(x) - keep);
+        const dy = Math.max(0, bitLength(y) - keep);
+        R.set(j, ((x >> BigInt(dx)) * (y >> BigInt(dy))) >> BigInt(W - dx - dy));
+      }
+    }
+    // Decreasing j: summing goes from the smallest value up, so each addition costs ~ its own size.
+    const rs = oddJsDescending(plan.maxJ).map((j) => R.get(j)!);
+    return new ZetaBlock(from, to, to, plan, pi, phi, rs, []);
   }
 
-  const out: bigint[] = new Array(to - from + 1);
-  for (let n = to; ; n--) {
+  /** Terms still to compute in this block. */
+  get remaining(): number {
+    return this.n - this.from + 1;
+  }
+
+  get finished(): boolean {
+    return this.n < this.from;
+  }
+
+  /** Computes T(n) for the current n and moves down to n-1. */
+  step(): void {
+    if (this.finished) throw new RangeError('the block is finished');
+    const n = this.n;
     let tail = 0n;
-    for (let i = 0; i < rs.length; i++) tail += rs[i];
-    const lambda = one + tail;
-    const phiBits = bitLength(phi);
-    const scaled = mulShift(phi, lambda, W, phiBits + 16);
+    for (let i = 0; i < this.rs.length; i++) tail += this.rs[i];
+    const lambda = this.one + tail;
+    const phiBits = bitLength(this.phi);
+    const scaled = mulShift(this.phi, lambda, this.W, phiBits + 16);
     // scaled = T(n) · 2^GUARD (+ an error far below 2^(GUARD-40)); T(n) is an integer, so the
     // fraction must sit next to 0 or 1. Anything else means the precision plan is wrong.
     const rounded = (scaled + HALF) >> BIG_GUARD;
@@ -162,12 +193,100 @@ export function tangentBlock(from: number, to: number, pi: PiCache, onTerm?: (do
     if (offset > FRACTION_TOLERANCE || offset < -FRACTION_TOLERANCE) {
       throw new PrecisionError(`T(${n}) is not within the error bound of an integer; refusing to round it`);
     }
-    out[n - from] = rounded;
-    onTerm?.(to - n + 1);
-    if (n === from) break;
-    for (let i = 0; i < rs.length; i++) rs[i] *= jSquared[i];
+    this.pending.unshift(rounded);
+    this.n = n - 1;
+    if (n === this.from) return;
+    for (let i = 0; i < this.rs.length; i++) this.rs[i] *= this.jSquared[i];
     // F_{n-1} = F_n · (π²/4) / ((2n-1)(2n-2))
-    phi = mulShift(phi, cinv, W, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
+    this.phi = mulShift(this.phi, this.cinv, this.W, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
   }
-  return out;
+
+  /** T(from..to) in increasing order, once finished. */
+  terms(): bigint[] {
+    if (!this.finished) throw new RangeError('the block is not finished');
+    return this.pending;
+  }
+
+  serialize(): Buffer {
+    const parts: Buffer[] = [];
+    const head = Buffer.alloc(16);
+    head.write(BLOCK_MAGIC, 0, 'latin1');
+    head.writeUInt32LE(this.from, 4);
+    head.writeUInt32LE(this.to, 8);
+    head.writeUInt32LE(this.n, 12);
+    parts.push(head, bigintToBytes(this.phi), u32(this.rs.length));
+    for (const r of this.rs) parts.push(bigintToBytes(r));
+    parts.push(u32(this.pending.length));
+    for (const t of this.pending) parts.push(bigintToBytes(t));
+    return Buffer.concat(parts);
+  }
+
+  /** Rebuilds a block from `serialize()` output; throws RangeError on anything inconsistent. */
+  static restore(buf: Uint8Array, pi: PiCache): ZetaBlock {
+    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (b.length < 16 || b.toString('latin1', 0, 4) !== BLOCK_MAGIC) throw new RangeError('not a block state');
+    const from = b.readUInt32LE(4);
+    const to = b.readUInt32LE(8);
+    const n = b.readUInt32LE(12);
+    if (from <= SMALL_LIMIT || to < from || n > to || n < from - 1) throw new RangeError('block state has an impossible range');
+    const plan = planBlock(from, to);
+    const reader = { offset: 16 };
+    const phi = readBigint(b, reader);
+    const rCount = readU32(b, reader);
+    if (rCount !== oddJsDescending(plan.maxJ).length) throw new RangeError('block state does not match its plan');
+    const rs = Array.from({ length: rCount }, () => readBigint(b, reader));
+    const pCount = readU32(b, reader);
+    if (pCount !== to - n) throw new RangeError('block state holds the wrong number of finished terms');
+    const pending = Array.from({ length: pCount }, () => readBigint(b, reader));
+    if (reader.offset !== b.length) throw new RangeError('block state has trailing bytes');
+    return new ZetaBlock(from, to, n, plan, pi, phi, rs, pending);
+  }
+}
+
+const BLOCK_MAGIC = 'TZB1';
+
+function piSquaredOver4(pi: PiCache, W: number): bigint {
+  const piW = pi.get(W + 8) >> 8n;
+  return (piW * piW) >> BigInt(W + 2);
+}
+
+function oddJsDescending(maxJ: number): number[] {
+  const js: number[] = [];
+  for (let j = maxJ - ((maxJ + 1) % 2); j >= 3; j -= 2) js.push(j);
+  return js;
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v, 0);
+  return b;
+}
+
+function bigintToBytes(x: bigint): Buffer {
+  let hex = x.toString(16);
+  if (hex.length % 2) hex = '0' + hex;
+  const body = Buffer.from(hex, 'hex');
+  return Buffer.concat([u32(body.length), body]);
+}
+
+function readU32(b: Buffer, r: { offset: number }): number {
+  if (r.offset + 4 > b.length) throw new RangeError('block state is truncated');
+  const v = b.readUInt32LE(r.offset);
+  r.offset += 4;
+  return v;
+}
+
+function readBigint(b: Buffer, r: { offset: number }): bigint {
+  const len = readU32(b, r);
+  if (r.offset + len > b.length) throw new RangeError('block state is truncated');
+  const hex = b.toString('hex', r.offset, r.offset + len);
+  r.offset += len;
+  return hex.length ? BigInt('0x' + hex) : 0n;
+}
+
+/** T(from..to) in one go (tests and simple callers). */
+export function tangentBlock(from: number, to: number, pi: PiCache): bigint[] {
+  const block = ZetaBlock.start(from, to, pi);
+  while (!block.finished) block.step();
+  return block.terms();
 }

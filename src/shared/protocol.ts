@@ -53,9 +53,17 @@ export type JobWorkerEvent =
 export type JobWorkerRequest = { type: 'setTarget'; target: number };
 
 // Block workers (spawned by the job worker for parallel blocks).
-export type BlockRequest = { type: 'compute'; id: number; from: number; to: number };
+export interface BlockWorkerData {
+  /** The job's control word: a block worker seeing Pause/Cancel posts its state and abandons the block. */
+  control: SharedArrayBuffer;
+}
+export type BlockRequest = { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array; stateEveryMs: number };
 export type BlockResult =
   | { type: 'result'; id: number; from: number; digits: string[]; ms: number }
+  /** Resumable in-progress state of block `id` (ZetaBlock.serialize()). */
+  | { type: 'state'; id: number; from: number; to: number; state: Uint8Array }
+  | { type: 'stopped'; id: number }
+  | { type: 'log'; id: number; message: string }
   | { type: 'error'; id: number; message: string };
 
 // ---------------------------------------------------------------------------------------------
@@ -68,4 +76,124 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 
 export function isIntegerIn(v: unknown, min: number, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the extension host shows of a job (status bar, terms view).
+// ---------------------------------------------------------------------------------------------
+
+export type JobState = 'none' | 'running' | 'paused' | 'cancelled' | 'done' | 'error' | 'readonly';
+
+export interface JobView {
+  state: JobState;
+  done: number;
+  target: number;
+  termsPerSecond: number;
+  etaSeconds: number | null;
+  /** Time spent computing in the current run of the worker. */
+  elapsedMs: number;
+  /** Wall-clock time (epoch ms) of the last checkpoint, or null. */
+  lastCheckpointAt: number | null;
+  bytesStored: number;
+  /** Error text, or why the job is read-only. */
+  message?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Terms view (extension host ⇄ webview)
+// ---------------------------------------------------------------------------------------------
+
+/** Most rows one `getRows` may ask for. */
+export const TERMS_PAGE_LIMIT = 200;
+/** Largest term index the view ever asks about (far above any count the engine accepts). */
+export const TERMS_MAX_N = 10_000_000;
+/** Digits shown at each end of a collapsed value; values up to HEAD + TAIL digits are sent whole as `head`. */
+export const TERM_HEAD_DIGITS = 12;
+export const TERM_TAIL_DIGITS = 12;
+
+/** Commands the view's buttons may run (`tangentNumbers.<command>`). */
+export const TERMS_VIEW_COMMANDS = ['pause', 'resume', 'cancel', 'compute', 'export'] as const;
+export type TermsViewCommand = (typeof TERMS_VIEW_COMMANDS)[number];
+
+/** One row of the table: never the full value, only its ends and its length. */
+export interface TermSummary {
+  n: number;
+  /** Number of decimal digits. */
+  digits: number;
+  /** Leading digits (the whole value when it has at most HEAD + TAIL digits). */
+  head: string;
+  /** Trailing digits ('' when `head` is the whole value). */
+  tail: string;
+}
+
+export type ToWebview =
+  /** Answer to `ready`: the job and the number of stored terms. `now` is the host's clock (epoch ms). */
+  | { type: 'init'; job: JobView; count: number; now: number }
+  | { type: 'job'; job: JobView; now: number }
+  /** Terms 1..count are stored (sent on commits, throttled). */
+  | { type: 'count'; count: number }
+  /** Answer to `getRows` (from/to as asked); `rows` holds what exists, `count` the stored terms at reading time. */
+  | { type: 'rows'; from: number; to: number; count: number; rows: TermSummary[] }
+  /** Answer to `getTerm`: the full decimal value, or null when T(n) is not stored. */
+  | { type: 'term'; n: number; value: string | null }
+  /** Answer to `copy`: whether the host put T(n) on the clipboard. */
+  | { type: 'copied'; n: number; ok: boolean }
+  /** The stored terms were replaced (start over): drop every cached row. */
+  | { type: 'reset' };
+
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'getRows'; from: number; to: number }
+  | { type: 'getTerm'; n: number }
+  /** Fallback when `navigator.clipboard` is refused: the host copies T(n) itself. */
+  | { type: 'copy'; n: number }
+  | { type: 'command'; command: TermsViewCommand };
+
+function hasExactKeys(v: Record<string, unknown>, keys: readonly string[]): boolean {
+  const own = Object.keys(v);
+  return own.length === keys.length && keys.every((k) => Object.prototype.hasOwnProperty.call(v, k));
+}
+
+const isTermIndex = (v: unknown): v is number => isIntegerIn(v, 1, TERMS_MAX_N);
+
+/**
+ * Checks a message from the webview field by field: exact keys, integer ranges, known enum values.
+ * Returns undefined for anything else (the caller logs and ignores it); never throws.
+ */
+export function parseFromWebview(msg: unknown): FromWebview | undefined {
+  try {
+    if (!isRecord(msg) || typeof msg.type !== 'string') return undefined;
+    switch (msg.type) {
+      case 'ready':
+        return hasExactKeys(msg, ['type']) ? { type: 'ready' } : undefined;
+      case 'getRows': {
+        if (!hasExactKeys(msg, ['type', 'from', 'to'])) return undefined;
+        const { from, to } = msg;
+        if (!isTermIndex(from) || !isTermIndex(to) || from > to || to - from + 1 > TERMS_PAGE_LIMIT) return undefined;
+        return { type: 'getRows', from, to };
+      }
+      case 'getTerm':
+      case 'copy': {
+        if (!hasExactKeys(msg, ['type', 'n']) || !isTermIndex(msg.n)) return undefined;
+        return { type: msg.type, n: msg.n };
+      }
+      case 'command': {
+        if (!hasExactKeys(msg, ['type', 'command'])) return undefined;
+        const command = msg.command;
+        if (typeof command !== 'string' || !(TERMS_VIEW_COMMANDS as readonly string[]).includes(command)) return undefined;
+        return { type: 'command', command: command as TermsViewCommand };
+      }
+      default:
+        return undefined;
+    }
+  } catch {
+    // A hostile object (getters, proxies) must not take the host down.
+    return undefined;
+  }
+}
+
+/** The row summary of a stored value (cheap even for 26,000 digits). */
+export function summarizeTerm(n: number, digits: string): TermSummary {
+  if (digits.length <= TERM_HEAD_DIGITS + TERM_TAIL_DIGITS) return { n, digits: digits.length, head: digits, tail: '' };
+  return { n, digits: digits.length, head: digits.slice(0, TERM_HEAD_DIGITS), tail: digits.slice(-TERM_TAIL_DIGITS) };
 }

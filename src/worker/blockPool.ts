@@ -1,26 +1,52 @@
 // Runs blocks on a set of worker threads (one block per thread at a time). Blocks are independent
-// and deterministic, so killing the pool mid-block only loses the blocks in flight.
+// and deterministic; each running block reports its resumable state, which the job worker keeps
+// in its checkpoints, so killing everything mid-block loses at most one state interval of work.
 import { Worker } from 'node:worker_threads';
-import type { BlockRequest, BlockResult } from '../shared/protocol';
+import type { BlockRequest, BlockResult, BlockWorkerData } from '../shared/protocol';
 
-interface Pending {
+export class PoolStopped extends Error {
+  override name = 'PoolStopped';
+}
+
+export interface BlockTask {
+  readonly from: number;
+  readonly to: number;
+  /** The most recent resumable state of this block (or the state it was resumed from). */
+  latestState: Uint8Array | undefined;
+  readonly result: Promise<string[]>;
+  /** The digits once the block finished (undefined while running or if it failed). */
+  digits?: string[];
+}
+
+interface Running {
+  task: BlockTask;
   resolve: (digits: string[]) => void;
   reject: (e: Error) => void;
 }
 
 export class BlockPool {
   private readonly idle: Worker[] = [];
-  private readonly queue: { req: BlockRequest; pending: Pending }[] = [];
-  private readonly pending = new Map<number, Pending>();
+  private readonly queue: { req: BlockRequest; running: Running }[] = [];
+  private readonly running = new Map<number, Running>();
   private readonly workers: Worker[] = [];
   private nextId = 1;
   private closed = false;
 
-  constructor(script: string, size: number, maxOldGenerationSizeMb?: number) {
+  constructor(
+    script: string,
+    size: number,
+    control: SharedArrayBuffer,
+    private readonly stateEveryMs: number,
+    private readonly log: (message: string) => void,
+    maxOldGenerationSizeMb?: number,
+  ) {
+    const workerData: BlockWorkerData = { control };
     for (let i = 0; i < size; i++) {
-      const w = new Worker(script, { resourceLimits: maxOldGenerationSizeMb ? { maxOldGenerationSizeMb } : undefined });
-      w.on('message', (msg: BlockResult) => this.onResult(w, msg));
-      w.on('error', (e) => this.failAll(e));
+      const w = new Worker(script, { workerData, resourceLimits: maxOldGenerationSizeMb ? { maxOldGenerationSizeMb } : undefined });
+      w.on('message', (msg: BlockResult) => this.onMessage(w, msg));
+      w.on('error', (e: Error & { code?: string }) =>
+        this.failAll(e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`a block worker ran out of memory (limit ${maxOldGenerationSizeMb} MB)`) : e),
+      );
       w.on('exit', (code) => {
         if (!this.closed) this.failAll(new Error(`a block worker exited unexpectedly (code ${code})`));
       });
@@ -29,44 +55,73 @@ export class BlockPool {
     }
   }
 
-  compute(from: number, to: number): Promise<string[]> {
-    if (this.closed) return Promise.reject(new Error('the block pool is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ req: { type: 'compute', id: this.nextId++, from, to }, pending: { resolve, reject } });
-      this.dispatch();
+  compute(from: number, to: number, resume?: Uint8Array): BlockTask {
+    let running!: Running;
+    const result = new Promise<string[]>((resolve, reject) => {
+      running = {
+        task: undefined as unknown as BlockTask,
+        resolve: (digits) => {
+          running.task.digits = digits;
+          resolve(digits);
+        },
+        reject,
+      };
     });
+    result.catch(() => undefined); // handled by whoever awaits the task
+    const task: BlockTask = { from, to, latestState: resume, result };
+    running.task = task;
+    if (this.closed) running.reject(new PoolStopped('the block pool is closed'));
+    else {
+      this.queue.push({ req: { type: 'compute', id: this.nextId++, from, to, resume, stateEveryMs: this.stateEveryMs }, running });
+      this.dispatch();
+    }
+    return task;
   }
 
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const w = this.idle.pop()!;
-      const { req, pending } = this.queue.shift()!;
-      this.pending.set(req.id, pending);
+      const { req, running } = this.queue.shift()!;
+      this.running.set(req.id, running);
       w.postMessage(req);
     }
   }
 
-  private onResult(w: Worker, msg: BlockResult): void {
-    const p = this.pending.get(msg.id);
-    this.pending.delete(msg.id);
-    this.idle.push(w);
-    if (p) {
-      if (msg.type === 'result') p.resolve(msg.digits);
-      else p.reject(new Error(msg.message));
+  private onMessage(w: Worker, msg: BlockResult): void {
+    const r = this.running.get(msg.id);
+    switch (msg.type) {
+      case 'state':
+        if (r) r.task.latestState = msg.state;
+        return;
+      case 'log':
+        this.log(msg.message);
+        return;
+      case 'result':
+        r?.resolve(msg.digits);
+        break;
+      case 'stopped':
+        r?.reject(new PoolStopped(`block ${r.task.from}..${r.task.to} was stopped`));
+        break;
+      case 'error':
+        r?.reject(new Error(`block computation failed: ${msg.message}`));
+        break;
     }
+    this.running.delete(msg.id);
+    this.idle.push(w);
     this.dispatch();
   }
 
   private failAll(e: Error): void {
-    for (const p of this.pending.values()) p.reject(e);
-    for (const q of this.queue) q.pending.reject(e);
-    this.pending.clear();
+    for (const r of this.running.values()) r.reject(e);
+    for (const q of this.queue) q.running.reject(e);
+    this.running.clear();
     this.queue.length = 0;
   }
 
+  /** Stops every thread; blocks in flight reject (their latest state stays on their task). */
   async close(): Promise<void> {
     this.closed = true;
-    this.failAll(new Error('the block pool was closed'));
+    this.failAll(new PoolStopped('the block pool was closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -1,21 +1,41 @@
-// A block-computing thread: receives block ranges, returns exact decimal terms. Stateless apart
-// from its π cache, so any number of them can run side by side and be killed at any time.
-import { parentPort } from 'node:worker_threads';
-import { createBlockComputer } from '../engine/engine';
-import type { BlockRequest, BlockResult } from '../shared/protocol';
+// A block-computing thread: receives block ranges (optionally with the state of an interrupted
+// run), returns exact decimal terms, and posts its resumable state while it works. It polls the
+// job's control word after every term, so a pause or cancel stops it within one term.
+import { parentPort, workerData } from 'node:worker_threads';
+import { BlockStopped, createBlockComputer } from '../engine/engine';
+import { ControlState, type BlockRequest, type BlockResult, type BlockWorkerData } from '../shared/protocol';
 
-const compute = createBlockComputer();
 if (!parentPort) throw new Error('blockWorker must run in a worker thread');
 const port = parentPort;
+const control = new Int32Array((workerData as BlockWorkerData).control);
+const compute = createBlockComputer();
+
+function post(msg: BlockResult): void {
+  port.postMessage(msg);
+}
 
 port.on('message', (req: BlockRequest) => {
   const started = performance.now();
-  let reply: BlockResult;
+  const run = (resume: Uint8Array | undefined) =>
+    compute(req.from, req.to, {
+      resume,
+      stateEveryMs: req.stateEveryMs,
+      onState: (state) => post({ type: 'state', id: req.id, from: req.from, to: req.to, state }),
+      shouldStop: () => Atomics.load(control, 0) !== ControlState.Run,
+    });
   try {
-    const digits = compute(req.from, req.to);
-    reply = { type: 'result', id: req.id, from: req.from, digits, ms: performance.now() - started };
+    let digits: string[];
+    try {
+      digits = run(req.resume);
+    } catch (e) {
+      if (!(e instanceof RangeError) || !req.resume) throw e;
+      // A state that does not fit (another build's layout, say) only costs recomputing the block.
+      post({ type: 'log', id: req.id, message: `could not resume block ${req.from}..${req.to} (${e.message}); recomputing it` });
+      digits = run(undefined);
+    }
+    post({ type: 'result', id: req.id, from: req.from, digits, ms: performance.now() - started });
   } catch (e) {
-    reply = { type: 'error', id: req.id, message: e instanceof Error ? e.message : String(e) };
+    if (e instanceof BlockStopped) post({ type: 'stopped', id: req.id });
+    else post({ type: 'error', id: req.id, message: e instanceof Error ? e.message : String(e) });
   }
-  port.postMessage(reply);
 });

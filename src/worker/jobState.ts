@@ -4,9 +4,66 @@ import { ALGORITHM, SEQUENCE, TangentEngine } from '../engine/engine';
 import { VerificationError, Verifier } from '../engine/verifier';
 import { StoreError, type StateDir } from '../store';
 
+/** In-progress state of a block that was running at the checkpoint. */
+export interface PendingBlock {
+  from: number;
+  to: number;
+  state: Uint8Array;
+}
+
+/** Snapshot payload: u32 verifier length, verifier state, u32 block count, then per block u32 from, u32 to, u32 length, state. */
+export function encodePayload(verifier: Buffer, blocks: readonly PendingBlock[]): Buffer {
+  const parts: Buffer[] = [];
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v, 0);
+    parts.push(b);
+  };
+  u32(verifier.length);
+  parts.push(verifier);
+  u32(blocks.length);
+  for (const b of blocks) {
+    u32(b.from);
+    u32(b.to);
+    u32(b.state.byteLength);
+    parts.push(Buffer.from(b.state.buffer, b.state.byteOffset, b.state.byteLength));
+  }
+  return Buffer.concat(parts);
+}
+
+export function decodePayload(buf: Buffer): { verifier: Buffer; blocks: PendingBlock[] } {
+  let o = 0;
+  const u32 = () => {
+    if (o + 4 > buf.length) throw new RangeError('snapshot payload is truncated');
+    const v = buf.readUInt32LE(o);
+    o += 4;
+    return v;
+  };
+  const bytes = (len: number) => {
+    if (o + len > buf.length) throw new RangeError('snapshot payload is truncated');
+    const b = buf.subarray(o, o + len);
+    o += len;
+    return b;
+  };
+  const verifier = bytes(u32());
+  const count = u32();
+  const blocks: PendingBlock[] = [];
+  for (let i = 0; i < count; i++) {
+    const from = u32();
+    const to = u32();
+    blocks.push({ from, to, state: Buffer.from(bytes(u32())) });
+  }
+  if (o !== buf.length) throw new RangeError('snapshot payload has trailing bytes');
+  return { verifier: Buffer.from(verifier), blocks };
+}
+
 export interface Restored {
   engine: TangentEngine;
+  /** Blocks that were in progress at the snapshot and start right after the stored terms. */
+  pendingBlocks: PendingBlock[];
   snapshot: { generation: number; position: number } | null;
+  /** The target recorded in the snapshot (a smaller request does not shrink the stored job). */
+  storedTarget: number | undefined;
   notes: string[];
 }
 
@@ -15,12 +72,15 @@ export function restoreEngine(store: StateDir, requestedTarget: number | undefin
   const snap = store.latestSnapshot;
   let verifier: Verifier | null = null;
   let storedTarget: number | undefined;
+  let blocks: PendingBlock[] = [];
   if (snap) {
     if (snap.header.algorithm !== ALGORITHM) {
       throw new StoreError('VERSION', `the snapshot ${snap.file} was made by algorithm "${snap.header.algorithm}"; this build runs "${ALGORITHM}"`);
     }
     try {
-      verifier = Verifier.deserialize(snap.payload, store.count);
+      const payload = decodePayload(snap.payload);
+      verifier = Verifier.deserialize(payload.verifier, store.count);
+      blocks = payload.blocks;
     } catch (e) {
       throw new StoreError('CORRUPT', `the snapshot ${snap.file} has a valid checksum but unreadable content (${(e as Error).message})`);
     }
@@ -51,9 +111,22 @@ export function restoreEngine(store: StateDir, requestedTarget: number | undefin
   const target = requestedTarget ?? storedTarget ?? (store.count > 0 ? store.count : undefined);
   if (target === undefined) throw new StoreError('CORRUPT', 'there is no job to resume in this state directory');
   const engine = new TangentEngine(Math.max(target, 1), verifier);
-  return { engine, snapshot: snap ? { generation: snap.header.generation, position: snap.header.position } : null, notes };
+  // Only a chain of blocks starting right after the stored terms can be continued.
+  const pendingBlocks: PendingBlock[] = [];
+  let next = engine.done + 1;
+  for (const b of [...blocks].sort((x, y) => x.from - y.from)) {
+    if (b.from === next && b.to <= engine.target) {
+      pendingBlocks.push(b);
+      next = b.to + 1;
+    }
+  }
+  if (pendingBlocks.length) notes.push(`continuing ${pendingBlocks.length} block(s) from their checkpointed state: ${pendingBlocks.map((b) => `${b.from}..${b.to}`).join(', ')}`);
+  return { engine, pendingBlocks, storedTarget, snapshot: snap ? { generation: snap.header.generation, position: snap.header.position } : null, notes };
 }
 
-export function writeCheckpoint(store: StateDir, engine: TangentEngine) {
-  return store.writeSnapshot({ sequence: SEQUENCE, algorithm: ALGORITHM, position: engine.done, target: engine.target }, engine.verifier.serialize());
+export function writeCheckpoint(store: StateDir, engine: TangentEngine, jobTarget: number, blocks: readonly PendingBlock[]) {
+  return store.writeSnapshot(
+    { sequence: SEQUENCE, algorithm: ALGORITHM, position: engine.done, target: jobTarget, blocks: blocks.map((b) => `${b.from}..${b.to}`) },
+    encodePayload(engine.verifier.serialize(), blocks),
+  );
 }

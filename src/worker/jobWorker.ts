@@ -1,14 +1,18 @@
-// The job thread: owns the state directory (single writer), drives the engine block by block,
-// makes each finished block durable before announcing it, checkpoints on a timer and on stop.
+// The job thread: owns the state directory (single writer), schedules blocks on block workers,
+// verifies and appends each finished block before announcing it (so what the user sees is
+// durable), and checkpoints on a timer and on stop — including the state of blocks in progress,
+// so a job killed again and again still moves forward.
 import { parentPort, workerData } from 'node:worker_threads';
-import { createBlockComputer, planNext, type TangentEngine } from '../engine/engine';
+import { planNext, type TangentEngine } from '../engine/engine';
 import { StateDir, StoreError } from '../store';
 import { ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../shared/protocol';
-import { BlockPool } from './blockPool';
-import { restoreEngine, writeCheckpoint } from './jobState';
+import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
+import { restoreEngine, writeCheckpoint, type PendingBlock } from './jobState';
 import { ProgressTracker } from './progress';
 
 const PROGRESS_EVERY_MS = 250;
+/** How long a stop waits for blocks to hand over their state (a block's setup cannot be interrupted). */
+const STOP_GRACE_MS = 5000;
 
 if (!parentPort) throw new Error('jobWorker must run in a worker thread');
 const port = parentPort;
@@ -16,10 +20,9 @@ const data = workerData as JobWorkerData;
 const control = new Int32Array(data.control);
 const post = (e: JobWorkerEvent) => port.postMessage(e);
 
-class StopSignal extends Error {}
-
-function controlState(): number {
-  return Atomics.load(control, 0);
+function stopReason(): StopReason | null {
+  const s = Atomics.load(control, 0);
+  return s === ControlState.Pause ? 'paused' : s === ControlState.Cancel ? 'cancelled' : null;
 }
 
 async function main(): Promise<void> {
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     const engine = restored.engine;
     post({ type: 'opened', done: engine.done, target: engine.target, snapshot: restored.snapshot, recoveries: [...store.recoveries, ...restored.notes] });
 
+    const inflight: BlockTask[] = [];
     const tracker = new ProgressTracker(engine.target);
     let lastCheckpoint: number | null = null;
     let lastProgress = 0;
@@ -61,9 +65,17 @@ async function main(): Promise<void> {
     const checkpoint = () => {
       if (data.checkpointIntervalMs <= 0) return;
       const t0 = performance.now();
-      const snap = writeCheckpoint(store, engine);
+      const blocks: PendingBlock[] = inflight.filter((t) => t.latestState && t.from > engine.done).map((t) => ({ from: t.from, to: t.to, state: t.latestState! }));
+      const snap = writeCheckpoint(store, engine, Math.max(engine.target, restored.storedTarget ?? 0), blocks);
       lastCheckpoint = performance.now();
       post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payload.length, ms: lastCheckpoint - t0 });
+    };
+    const commit = (from: number, digits: string[]) => {
+      const terms = engine.acceptBlock(from, digits);
+      store.appendTerms(terms);
+      post({ type: 'committed', from, to: from + terms.length - 1, done: engine.done });
+      tracker.record(performance.now(), engine.done);
+      maybeProgress();
     };
 
     port.on('message', (msg: unknown) => {
@@ -76,23 +88,77 @@ async function main(): Promise<void> {
 
     tracker.record(performance.now(), engine.done);
     maybeProgress(true);
-    if (restored.snapshot === null || restored.snapshot.position !== engine.done) checkpoint();
-    else lastCheckpoint = performance.now();
+    lastCheckpoint = restored.snapshot ? performance.now() : null;
+    if (lastCheckpoint === null) checkpoint();
 
-    const commit = (from: number, digits: string[]) => {
-      const terms = engine.acceptBlock(from, digits);
-      store.appendTerms(terms);
-      post({ type: 'committed', from, to: from + terms.length - 1, done: engine.done });
-      tracker.record(performance.now(), engine.done);
-      if (lastCheckpoint !== null && performance.now() - lastCheckpoint >= data.checkpointIntervalMs) checkpoint();
-      maybeProgress();
-    };
+    // Block states are posted twice per checkpoint interval so a checkpoint never holds a stale one.
+    const stateEveryMs = data.checkpointIntervalMs > 0 ? Math.max(50, data.checkpointIntervalMs / 2) : 1e12;
+    pool = new BlockPool(data.blockWorkerScript, Math.max(1, data.parallelism), data.control, stateEveryMs, (m) => post({ type: 'log', level: 'warn', message: m }), data.maxOldGenerationSizeMb);
+    const resumable = new Map(restored.pendingBlocks.map((b) => [b.from, b]));
 
-    let reason: StopReason;
-    if (data.parallelism <= 1) reason = await runInline(engine, commit, maybeProgress);
-    else {
-      pool = new BlockPool(data.blockWorkerScript, data.parallelism, data.maxOldGenerationSizeMb);
-      reason = await runPooled(engine, pool, data.parallelism, commit);
+    let stopPoll: NodeJS.Timeout | undefined;
+    const stopped = new Promise<StopReason>((resolve) => {
+      stopPoll = setInterval(() => {
+        const s = stopReason();
+        if (s) resolve(s);
+      }, 20);
+    });
+    const checkpointTimer =
+      data.checkpointIntervalMs > 0
+        ? setInterval(() => {
+            if (lastCheckpoint !== null && performance.now() - lastCheckpoint >= data.checkpointIntervalMs) checkpoint();
+          }, Math.min(1000, data.checkpointIntervalMs / 2))
+        : undefined;
+
+    let reason: StopReason | undefined;
+    try {
+      let plannedUpTo = engine.done;
+      while (!reason) {
+        if (engine.finished) {
+          reason = 'finished';
+          break;
+        }
+        // Keep one block per thread in flight (plus one queued), committed strictly in order.
+        while (inflight.length < data.parallelism + 1) {
+          const block = planNext(plannedUpTo, engine.target);
+          if (!block) break;
+          const saved = resumable.get(block.from);
+          const to = saved ? saved.to : block.to;
+          inflight.push(pool.compute(block.from, to, saved?.state));
+          resumable.delete(block.from);
+          plannedUpTo = to;
+        }
+        const head = inflight[0];
+        if (!head || head.from !== engine.done + 1) {
+          // The target changed under the plan: start planning again from what is committed.
+          inflight.length = 0;
+          plannedUpTo = engine.done;
+          continue;
+        }
+        const result = await Promise.race([
+          head.result.then(
+            (digits) => ({ digits }),
+            (e: unknown) => {
+              // A block stopped by the control word is a stop, not a failure.
+              const stop = stopReason();
+              if (stop && e instanceof PoolStopped) return { stop };
+              throw e;
+            },
+          ),
+          stopped.then((r) => ({ stop: r })),
+        ]);
+        if ('stop' in result) {
+          reason = result.stop;
+          break;
+        }
+        inflight.shift();
+        commit(head.from, result.digits);
+      }
+      // Stopping: blocks see the control word within one term and hand over their state.
+      if (reason !== 'finished') await settleForStop(inflight, engine, commit);
+    } finally {
+      clearInterval(stopPoll);
+      clearInterval(checkpointTimer);
     }
     checkpoint();
     post({ type: 'stopped', reason, progress: progress() });
@@ -102,82 +168,18 @@ async function main(): Promise<void> {
   }
 }
 
-type Commit = (from: number, digits: string[]) => void;
-
-function stopReason(): StopReason | null {
-  const s = controlState();
-  return s === ControlState.Pause ? 'paused' : s === ControlState.Cancel ? 'cancelled' : null;
-}
-
-/** One thread: compute on this thread, polling the control word after every term. */
-async function runInline(engine: TangentEngine, commit: Commit, maybeProgress: () => void): Promise<StopReason> {
-  const compute = createBlockComputer();
-  for (;;) {
-    const stop = stopReason();
-    if (stop) return stop;
-    const block = engine.nextBlock();
-    if (!block) return 'finished';
-    let digits: string[];
-    try {
-      digits = compute(block.from, block.to, () => {
-        if (controlState() !== ControlState.Run) throw new StopSignal();
-        maybeProgress();
-      });
-    } catch (e) {
-      if (e instanceof StopSignal) continue; // the partial block is discarded; loop sees the stop
-      throw e;
-    }
-    commit(block.from, digits);
-    // Let 'setTarget' messages in between blocks.
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
-/** Several threads: keep `width` blocks in flight, commit strictly in order. */
-async function runPooled(engine: TangentEngine, pool: BlockPool, width: number, commit: Commit): Promise<StopReason> {
-  const inflight = new Map<number, Promise<string[]>>();
-  let plannedUpTo = engine.done;
-  let stopPoll: NodeJS.Timeout | undefined;
-  const stopped = new Promise<StopReason>((resolve) => {
-    stopPoll = setInterval(() => {
-      const s = stopReason();
-      if (s) resolve(s);
-    }, 20);
-  });
-  try {
-    for (;;) {
-      const stop = stopReason();
-      if (stop) return stop;
-      if (engine.finished) return 'finished';
-      // The target may have changed (extend); plan past what is in flight.
-      plannedUpTo = Math.max(plannedUpTo, engine.done);
-      while (inflight.size < width) {
-        const block = planNext(plannedUpTo, engine.target);
-        if (!block) break;
-        const p = pool.compute(block.from, block.to);
-        p.catch(() => undefined); // rejections are handled where awaited
-        inflight.set(block.from, p);
-        plannedUpTo = block.to;
-      }
-      const next = inflight.get(engine.done + 1);
-      if (!next) {
-        // Planned blocks no longer line up (the target changed): drop them and replan.
-        inflight.clear();
-        plannedUpTo = engine.done;
-        continue;
-      }
-      const result = await Promise.race([next.then((d) => ({ digits: d })), stopped.then((r) => ({ stop: r }))]);
-      if ('stop' in result) return result.stop;
-      inflight.delete(engine.done + 1);
-      commit(engine.done + 1, result.digits);
-    }
-  } finally {
-    clearInterval(stopPoll);
+/** Waits (bounded) for in-flight blocks to finish or stop; commits any that finished in order. */
+async function settleForStop(inflight: BlockTask[], engine: TangentEngine, commit: (from: number, digits: string[]) => void): Promise<void> {
+  const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_GRACE_MS));
+  await Promise.race([Promise.allSettled(inflight.map((t) => t.result)), deadline]);
+  while (inflight.length && inflight[0].from === engine.done + 1 && inflight[0].digits) {
+    commit(inflight[0].from, inflight[0].digits);
+    inflight.shift();
   }
 }
 
 main().catch((e: unknown) => {
-  const code = e instanceof StoreError ? e.code : e instanceof Error ? e.name : 'Error';
+  const code = e instanceof StoreError ? e.code : e instanceof PoolStopped ? 'STOPPED' : e instanceof Error ? e.name : 'Error';
   post({ type: 'failed', code, message: e instanceof Error ? e.message : String(e) });
   process.exitCode = 1;
 });

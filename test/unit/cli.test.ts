@@ -1,0 +1,243 @@
+// The CLI as a user runs it: a child process, killed and resumed, fed bad input.
+import * as assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { StateDir } from '../../src/store';
+import { REFERENCE_BFILE, REFERENCE_HASHES } from './reference';
+
+const CLI = path.resolve(__dirname, '../../../dist/cli.js');
+
+function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `tn-cli-${prefix}-`));
+}
+
+function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'latin1', timeout: 120000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function storedCount(dir: string): number {
+  const s = StateDir.open(dir, { mode: 'read' });
+  try {
+    return s.count;
+  } finally {
+    s.close();
+  }
+}
+
+/** mulberry32: small seeded PRNG so a failing run can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function waitForStderr(child: ChildProcess, re: RegExp, timeoutMs = 30000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re} in: ${text}`)), timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (re.test(text)) {
+        clearTimeout(timer);
+        resolve(text);
+      }
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+describe('CLI', function () {
+  before(function () {
+    if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  });
+
+  it('writes the b-file of T(1..500) byte-identical to the OEIS reference', () => {
+    const dir = tmpDir('ref');
+    const out = path.join(dir, 'b.txt');
+    const r = runCli(['--count', '500', '--state', path.join(dir, 'state'), '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.readFileSync(out, 'latin1'), REFERENCE_BFILE);
+    assert.match(r.stderr, /computing 500 terms/);
+  });
+
+  it('resumes and extends: 300 → 500 says "resuming at term 301 of 500"; stdout output works', () => {
+    const dir = tmpDir('extend');
+    const state = path.join(dir, 'state');
+    assert.equal(runCli(['--count', '300', '--state', state]).status, 0);
+    const r = runCli(['--count', '500', '--state', state, '--out', '-']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /resuming at term 301 of 500/);
+    assert.equal(r.stdout, REFERENCE_BFILE);
+    const again = runCli(['--count', '500', '--state', state, '--out', '-', '--format', 'txt']);
+    assert.match(again.stderr, /all 500 terms are already computed/);
+    assert.equal(again.stdout, REFERENCE_BFILE.replace(/^\d+ /gm, ''));
+  });
+
+  it('survives 50 SIGKILLs at seeded random moments and ends with the PARI/GP reference b-file (N = 4000)', async function () {
+    this.timeout(600000);
+    const seed = Number(process.env.TN_FAULT_SEED ?? 20261125);
+    const random = prng(seed);
+    const dir = tmpDir('kill');
+    const state = path.join(dir, 'state');
+    const out = path.join(dir, 'b4000.txt');
+    const counts: number[] = [];
+    let kills = 0;
+    // One compute thread makes the 4000-term job last ~13 s, so every kill lands mid-way.
+    for (let run = 0; kills < 50 && run < 100; run++) {
+      const child = spawn(process.execPath, [CLI, '--count', '4000', '--state', state, '--out', out, '--checkpoint-interval', '0.2', '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr!.resume();
+      const delay = 50 + Math.floor(random() * 550);
+      const result = await Promise.race([exited(child), new Promise<null>((r) => setTimeout(() => r(null), delay))]);
+      if (result === null) {
+        child.kill('SIGKILL');
+        await exited(child);
+        kills++;
+      } else {
+        assert.equal(result.code, 0, `run ${run} (seed ${seed}) exited by itself with ${result.code}`);
+      }
+      const count = fs.existsSync(path.join(state, 'STATE')) ? storedCount(state) : 0;
+      if (counts.length) assert.ok(count >= counts[counts.length - 1], `seed ${seed}: the stored count went back from ${counts[counts.length - 1]} to ${count}`);
+      counts.push(count);
+    }
+    assert.equal(kills, 50, `seed ${seed}: 50 kills`);
+    assert.ok(counts[counts.length - 1] < 4000, `seed ${seed}: the job should still be unfinished after the kills`);
+    const final = runCli(['--count', '4000', '--state', state, '--out', out]);
+    assert.equal(final.status, 0, final.stderr);
+    assert.match(final.stderr, /resuming at term \d+ of 4000/);
+    const text = fs.readFileSync(out);
+    assert.equal(text.length, REFERENCE_HASHES['4000'].bytes);
+    assert.equal(createHash('sha256').update(text).digest('hex'), REFERENCE_HASHES['4000'].sha256, `seed ${seed}`);
+    // Killed again and again, the job still moved forward: blocks in progress are checkpointed, so
+    // the finished count keeps growing even though no single run lives long enough to finish a big block.
+    for (let i = 12; i < counts.length; i++) {
+      assert.ok(counts[i] > counts[i - 12], `seed ${seed}: no progress over 12 consecutive kills: ${counts.join(',')}`);
+    }
+  });
+
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal} checkpoints and exits ${code}; the next run resumes there`, async function () {
+      this.timeout(120000);
+      const dir = tmpDir(signal);
+      const state = path.join(dir, 'state');
+      const child = spawn(process.execPath, [CLI, '--count', '3000', '--state', state], { stdio: ['ignore', 'ignore', 'pipe'] });
+      await waitForStderr(child, /\d+\/3000 terms/);
+      await new Promise((r) => setTimeout(r, 400));
+      const gone = exited(child);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.kill(signal);
+      const { code: exitCode } = await gone;
+      assert.equal(exitCode, code, stderr);
+      const m = /stopped at term (\d+) of 3000/.exec(stderr);
+      assert.ok(m, stderr);
+      const stoppedAt = Number(m[1]);
+      const s = StateDir.open(state, { mode: 'read' });
+      try {
+        assert.equal(s.count, stoppedAt);
+        assert.equal(s.latestSnapshot?.header.position, stoppedAt, 'a checkpoint was written at the stop');
+      } finally {
+        s.close();
+      }
+      const next = runCli(['--count', '500', '--state', state, '--out', '-']);
+      assert.equal(next.status, 0);
+      assert.equal(next.stdout, REFERENCE_BFILE);
+    });
+  }
+
+  it('refuses a second process on the same state directory', async function () {
+    this.timeout(120000);
+    const dir = tmpDir('lock');
+    const state = path.join(dir, 'state');
+    const first = spawn(process.execPath, [CLI, '--count', '4000', '--state', state], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      await waitForStderr(first, /computing 4000 terms/);
+      const second = runCli(['--count', '100', '--state', state]);
+      assert.equal(second.status, 2);
+      assert.match(second.stderr, /another process \(pid \d+/);
+      assert.equal(second.stderr.trim().split('\n').length, 1, 'one line');
+    } finally {
+      first.kill('SIGKILL');
+      await exited(first);
+    }
+  });
+
+  describe('bad input exits 2 with one clear line and changes nothing', () => {
+    const cases: [string, string[], RegExp][] = [
+      ['a count that is not a number', ['--count', 'abc'], /invalid --count "abc": not a whole number/],
+      ['a fractional count', ['--count', '2.5'], /not a whole number/],
+      ['a zero count', ['--count', '0'], /must be between 1 and 20000/],
+      ['a count above the maximum', ['--count', '20001'], /must be between 1 and 20000/],
+      ['a missing count', [], /--count N is required/],
+      ['an unknown format', ['--count', '5', '--format', 'xml'], /invalid --format "xml"/],
+      ['an unknown option', ['--count', '5', '--colour'], /unknown option --colour/],
+    ];
+    for (const [name, args, re] of cases) {
+      it(name, () => {
+        const dir = tmpDir('bad');
+        const state = path.join(dir, 'state');
+        const r = runCli([...args, '--state', state]);
+        assert.equal(r.status, 2);
+        assert.match(r.stderr, re);
+        assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+        assert.equal(fs.existsSync(state), false, 'nothing created');
+      });
+    }
+
+    it('a state path that is a file', () => {
+      const dir = tmpDir('file');
+      const file = path.join(dir, 'f');
+      fs.writeFileSync(file, 'x');
+      const r = runCli(['--count', '5', '--state', file]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /is not a directory/);
+      assert.equal(fs.readFileSync(file, 'utf8'), 'x');
+    });
+
+    it('a directory holding foreign files', () => {
+      const dir = tmpDir('foreign');
+      fs.writeFileSync(path.join(dir, 'notes.txt'), 'mine');
+      const r = runCli(['--count', '5', '--state', dir]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /not a Tangent Numbers state directory/);
+      assert.deepEqual(fs.readdirSync(dir), ['notes.txt']);
+    });
+
+    it('a state written by another format version is refused and left untouched', () => {
+      const dir = tmpDir('version');
+      const state = path.join(dir, 'state');
+      assert.equal(runCli(['--count', '50', '--state', state]).status, 0);
+      const stateFile = path.join(state, 'STATE');
+      const v2 = fs.readFileSync(stateFile, 'utf8').replace('"formatVersion":1', '"formatVersion":2');
+      fs.writeFileSync(stateFile, v2);
+      const before = fs.readdirSync(state).map((f) => [f, fs.readFileSync(path.join(state, f)).toString('hex')]);
+      const r = runCli(['--count', '60', '--state', state]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /format version 2/);
+      const after = fs.readdirSync(state).map((f) => [f, fs.readFileSync(path.join(state, f)).toString('hex')]);
+      assert.deepEqual(after, before);
+    });
+
+    it('an unwritable output path leaves no half-written file', () => {
+      const dir = tmpDir('out');
+      const state = path.join(dir, 'state');
+      const r = runCli(['--count', '20', '--state', state, '--out', path.join(dir, 'missing-folder', 'b.txt')]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /cannot write to .*does not exist/);
+      assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('tangent-numbers:')).length, 1);
+      assert.deepEqual(fs.readdirSync(dir), ['state']);
+    });
+  });
+});
