@@ -1,0 +1,76 @@
+// Entry point: wires the controller, the status bar, the terms view and the commands. No work here.
+import * as vscode from 'vscode';
+import type { JobView } from '../shared/protocol';
+import { VIEW_ID, computeCommand, exportCommand, type ComputeArgs, type ExportArgs } from './commands';
+import { JobController } from './jobController';
+import { getSettings } from './settings';
+import { JobStatusBar } from './statusBar';
+import { TermsViewProvider } from './termsView';
+
+/** What the extension exports (used by its integration tests and by other extensions). */
+export interface TangentNumbersApi {
+  readonly job: JobView;
+  readonly onDidChange: vscode.Event<JobView>;
+  readonly stateDir: string;
+}
+
+export function activate(context: vscode.ExtensionContext): TangentNumbersApi {
+  const log = vscode.window.createOutputChannel('Tangent Numbers', { log: true });
+  // Workspace storage keeps one job per folder; with no folder open, fall back to global storage.
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const controller = new JobController(storage, vscode.Uri.joinPath(context.extensionUri, 'dist').fsPath, log);
+  const statusBar = new JobStatusBar(controller.onDidChange, controller.current);
+  const termsView = new TermsViewProvider(context.extensionUri, controller, log);
+  let lastState = controller.current.state;
+
+  context.subscriptions.push(
+    log,
+    controller,
+    statusBar,
+    termsView,
+    vscode.window.registerWebviewViewProvider(VIEW_ID, termsView, { webviewOptions: { retainContextWhenHidden: false } }),
+    vscode.commands.registerCommand('tangentNumbers.compute', (args?: ComputeArgs) => computeCommand(controller, args)),
+    vscode.commands.registerCommand('tangentNumbers.pause', () => controller.pause()),
+    vscode.commands.registerCommand('tangentNumbers.resume', () => controller.resume()),
+    vscode.commands.registerCommand('tangentNumbers.cancel', () => controller.cancel()),
+    vscode.commands.registerCommand('tangentNumbers.showTerms', () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),
+    vscode.commands.registerCommand('tangentNumbers.export', (args?: ExportArgs) => exportCommand(controller, args)),
+    vscode.commands.registerCommand('tangentNumbers.showLog', () => log.show()),
+    controller.onDidChange((v) => {
+      const entered = v.state !== lastState;
+      lastState = v.state;
+      if (entered && v.state === 'error') {
+        void vscode.window.showErrorMessage(`Tangent Numbers: ${v.message ?? 'the job failed'}. The stored terms are intact.`, 'Retry', 'Show Log').then((a) => {
+          if (a === 'Retry') void controller.resume();
+          else if (a === 'Show Log') log.show();
+        });
+      }
+    }),
+  );
+
+  log.info(`storage: ${controller.root}${context.storageUri ? '' : ' (no folder open: global storage)'}`);
+  void controller.initialize(getSettings().resumeOnStartup).then((r) => {
+    if (r !== 'resumed') return;
+    const once = controller.onDidOpen((e) => {
+      once.dispose();
+      if (e.done >= e.target) return;
+      void vscode.window.showInformationMessage(`Resumed Tangent numbers at term ${e.done + 1} of ${e.target}`, 'Pause', 'Show').then((a) => {
+        if (a === 'Pause') void controller.pause();
+        else if (a === 'Show') void vscode.commands.executeCommand('tangentNumbers.showTerms');
+      });
+    });
+    context.subscriptions.push(once);
+  });
+
+  return {
+    get job() {
+      return controller.current;
+    },
+    onDidChange: controller.onDidChange,
+    stateDir: controller.stateDir,
+  };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions; state is already durable.
+}

@@ -1,0 +1,34 @@
+// Short human texts shared by the status bar and notifications.
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '—';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+/** Spoken form for screen readers ("1 minute 20 seconds"). */
+export function spokenDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return 'unknown time';
+  const s = Math.max(0, Math.round(seconds));
+  const parts: string[] = [];
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h) parts.push(`${h} hour${h === 1 ? '' : 's'}`);
+  if (m) parts.push(`${m} minute${m === 1 ? '' : 's'}`);
+  if (sec || parts.length === 0) parts.push(`${sec} second${sec === 1 ? '' : 's'}`);
+  return parts.join(' ');
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
+}
+
+export function percent(done: number, target: number): number {
+  return target > 0 ? Math.min(100, Math.floor((100 * done) / target)) : 0;
+}

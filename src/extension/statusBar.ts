@@ -1,0 +1,69 @@
+// The status bar item: short while running, hidden when there is no job, click shows the terms.
+import * as vscode from 'vscode';
+import type { JobView } from '../shared/protocol';
+import { Disposable } from './disposable';
+import { formatBytes, formatDuration, percent, spokenDuration } from './format';
+
+export class JobStatusBar extends Disposable {
+  static readonly id = 'tangentNumbers.status';
+  private readonly item: vscode.StatusBarItem;
+
+  constructor(onDidChange: vscode.Event<JobView>, initial: JobView) {
+    super();
+    this.item = this.register(vscode.window.createStatusBarItem(JobStatusBar.id, vscode.StatusBarAlignment.Left, 50));
+    this.item.name = 'Tangent Numbers';
+    this.item.command = 'tangentNumbers.showTerms';
+    this.register(onDidChange((v) => this.render(v)));
+    this.render(initial);
+  }
+
+  private render(v: JobView): void {
+    if (v.state === 'none') {
+      this.item.hide();
+      return;
+    }
+    const pct = percent(v.done, v.target);
+    const counts = `T ${v.done}/${v.target}`;
+    let text: string;
+    let spoken: string;
+    switch (v.state) {
+      case 'running':
+        text = `$(sync~spin) ${counts} · ${pct}% · ${formatDuration(v.etaSeconds)}`;
+        spoken = `Tangent numbers running: ${v.done} of ${v.target} terms, ${pct} percent, about ${spokenDuration(v.etaSeconds)} left`;
+        break;
+      case 'paused':
+      case 'cancelled':
+        text = `$(debug-pause) ${counts} · ${v.state}`;
+        spoken = `Tangent numbers ${v.state} at ${v.done} of ${v.target} terms`;
+        break;
+      case 'done':
+        text = `$(check) T ${v.done} · done`;
+        spoken = `Tangent numbers done: ${v.done} terms`;
+        break;
+      case 'readonly':
+        text = `$(lock) ${counts} · ${pct}%`;
+        spoken = `Tangent numbers computed in another window: ${v.done} of ${v.target} terms, read-only here`;
+        break;
+      case 'error':
+        text = `$(error) ${counts} · error`;
+        spoken = `Tangent numbers stopped with an error at ${v.done} of ${v.target} terms`;
+        break;
+    }
+    this.item.text = text;
+    this.item.accessibilityInformation = { label: spoken, role: 'button' };
+    this.item.backgroundColor = v.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**Tangent numbers** — ${v.state}\n\n`);
+    tip.appendMarkdown(`${v.done} of ${v.target} terms (${pct}%)\n\n`);
+    if (v.state === 'running') {
+      tip.appendMarkdown(`Rate: ${v.termsPerSecond.toFixed(1)} terms/s · ETA ${formatDuration(v.etaSeconds)}\n\n`);
+      tip.appendMarkdown(`Elapsed: ${formatDuration(v.elapsedMs / 1000)}\n\n`);
+    }
+    if (v.lastCheckpointAt !== null) tip.appendMarkdown(`Last checkpoint: ${formatDuration((Date.now() - v.lastCheckpointAt) / 1000)} ago\n\n`);
+    if (v.bytesStored > 0) tip.appendMarkdown(`Stored: ${formatBytes(v.bytesStored)}\n\n`);
+    if (v.message) tip.appendText(v.message);
+    tip.appendMarkdown('\n\nClick to show the terms.');
+    this.item.tooltip = tip;
+    this.item.show();
+  }
+}
