@@ -63,7 +63,7 @@ export function createBlockComputer(): BlockComputer {
       if (to <= SMALL_LIMIT) return out;
       from = SMALL_LIMIT + 1;
     }
-    const block = options.resume ? ZetaBlock.restore(options.resume, pi) : ZetaBlock.start(from, to, pi);
+    const block = options.resume ? ZetaBlock.restore(options.resume) : ZetaBlock.start(from, to, pi);
     if (block.from !== from || block.to !== to) throw new RangeError(`resume state is for ${block.from}..${block.to}, not ${from}..${to}`);
     let lastState = performance.now();
     while (!block.finished) {
@@ -78,7 +78,7 @@ export function createBlockComputer(): BlockComputer {
         lastState = performance.now();
       }
     }
-    for (const t of block.terms()) out.push(t.toString());
+    out.push(...block.terms());
     return out;
   };
 }

@@ -103,7 +103,6 @@ export function planBlock(from: number, to: number): BlockPlan {
 export class ZetaBlock {
   private readonly W: number;
   private readonly one: bigint;
-  private readonly cinv: bigint;
   private readonly jSquared: bigint[];
 
   private constructor(
@@ -111,15 +110,16 @@ export class ZetaBlock {
     readonly to: number,
     private n: number,
     plan: BlockPlan,
-    pi: PiCache,
+    /** π²/4 at W bits (kept in the state so a restore needs no π). */
+    private readonly cinv: bigint,
     private phi: bigint,
     private readonly rs: bigint[],
-    /** Finished terms T(n+1..to), index 0 = T(n+1). */
-    private readonly pending: bigint[],
+    /** Finished terms T(n+1..to) as decimal strings, index 0 = T(n+1). Converted as they finish, so
+     *  that the (costly) decimal conversion is part of the checkpointed progress too. */
+    private readonly pending: string[],
   ) {
     this.W = plan.precision;
     this.one = 1n << BigInt(this.W);
-    this.cinv = piSquaredOver4(pi, this.W);
     this.jSquared = oddJsDescending(plan.maxJ).map((j) => BigInt(j * j));
   }
 
@@ -165,7 +165,7 @@ export class ZetaBlock {
     }
     // Decreasing j: summing goes from the smallest value up, so each addition costs ~ its own size.
     const rs = oddJsDescending(plan.maxJ).map((j) => R.get(j)!);
-    return new ZetaBlock(from, to, to, plan, pi, phi, rs, []);
+    return new ZetaBlock(from, to, to, plan, cinv, phi, rs, []);
   }
 
   /** Terms still to compute in this block. */
@@ -193,7 +193,7 @@ export class ZetaBlock {
     if (offset > FRACTION_TOLERANCE || offset < -FRACTION_TOLERANCE) {
       throw new PrecisionError(`T(${n}) is not within the error bound of an integer; refusing to round it`);
     }
-    this.pending.unshift(rounded);
+    this.pending.unshift(rounded.toString());
     this.n = n - 1;
     if (n === this.from) return;
     for (let i = 0; i < this.rs.length; i++) this.rs[i] *= this.jSquared[i];
@@ -201,8 +201,8 @@ export class ZetaBlock {
     this.phi = mulShift(this.phi, this.cinv, this.W, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
   }
 
-  /** T(from..to) in increasing order, once finished. */
-  terms(): bigint[] {
+  /** T(from..to) in increasing order as decimal strings, once finished. */
+  terms(): string[] {
     if (!this.finished) throw new RangeError('the block is not finished');
     return this.pending;
   }
@@ -214,15 +214,15 @@ export class ZetaBlock {
     head.writeUInt32LE(this.from, 4);
     head.writeUInt32LE(this.to, 8);
     head.writeUInt32LE(this.n, 12);
-    parts.push(head, bigintToBytes(this.phi), u32(this.rs.length));
+    parts.push(head, bigintToBytes(this.cinv), bigintToBytes(this.phi), u32(this.rs.length));
     for (const r of this.rs) parts.push(bigintToBytes(r));
     parts.push(u32(this.pending.length));
-    for (const t of this.pending) parts.push(bigintToBytes(t));
+    for (const t of this.pending) parts.push(u32(t.length), Buffer.from(t, 'latin1'));
     return Buffer.concat(parts);
   }
 
   /** Rebuilds a block from `serialize()` output; throws RangeError on anything inconsistent. */
-  static restore(buf: Uint8Array, pi: PiCache): ZetaBlock {
+  static restore(buf: Uint8Array): ZetaBlock {
     const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     if (b.length < 16 || b.toString('latin1', 0, 4) !== BLOCK_MAGIC) throw new RangeError('not a block state');
     const from = b.readUInt32LE(4);
@@ -231,19 +231,22 @@ export class ZetaBlock {
     if (from <= SMALL_LIMIT || to < from || n > to || n < from - 1) throw new RangeError('block state has an impossible range');
     const plan = planBlock(from, to);
     const reader = { offset: 16 };
+    const cinv = readBigint(b, reader);
+    // π²/4 ≈ 2.47 at W bits has exactly W + 2 bits.
+    if (bitLength(cinv) !== plan.precision + 2) throw new RangeError('block state does not match its plan');
     const phi = readBigint(b, reader);
     const rCount = readU32(b, reader);
     if (rCount !== oddJsDescending(plan.maxJ).length) throw new RangeError('block state does not match its plan');
     const rs = Array.from({ length: rCount }, () => readBigint(b, reader));
     const pCount = readU32(b, reader);
     if (pCount !== to - n) throw new RangeError('block state holds the wrong number of finished terms');
-    const pending = Array.from({ length: pCount }, () => readBigint(b, reader));
+    const pending = Array.from({ length: pCount }, () => readDigits(b, reader));
     if (reader.offset !== b.length) throw new RangeError('block state has trailing bytes');
-    return new ZetaBlock(from, to, n, plan, pi, phi, rs, pending);
+    return new ZetaBlock(from, to, n, plan, cinv, phi, rs, pending);
   }
 }
 
-const BLOCK_MAGIC = 'TZB1';
+const BLOCK_MAGIC = 'TZB3';
 
 function piSquaredOver4(pi: PiCache, W: number): bigint {
   const piW = pi.get(W + 8) >> 8n;
@@ -284,8 +287,17 @@ function readBigint(b: Buffer, r: { offset: number }): bigint {
   return hex.length ? BigInt('0x' + hex) : 0n;
 }
 
-/** T(from..to) in one go (tests and simple callers). */
-export function tangentBlock(from: number, to: number, pi: PiCache): bigint[] {
+function readDigits(b: Buffer, r: { offset: number }): string {
+  const len = readU32(b, r);
+  if (r.offset + len > b.length) throw new RangeError('block state is truncated');
+  const digits = b.toString('latin1', r.offset, r.offset + len);
+  r.offset += len;
+  if (!/^[1-9][0-9]*$/.test(digits)) throw new RangeError('block state holds a malformed term');
+  return digits;
+}
+
+/** T(from..to) in one go, as decimal strings (tests and simple callers). */
+export function tangentBlock(from: number, to: number, pi: PiCache): string[] {
   const block = ZetaBlock.start(from, to, pi);
   while (!block.finished) block.step();
   return block.terms();

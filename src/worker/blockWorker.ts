@@ -4,8 +4,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlockStopped, createBlockComputer } from '../engine/engine';
 import { ControlState, type BlockRequest, type BlockResult, type BlockWorkerData } from '../shared/protocol';
+import { lowerThreadPriority } from './threadPriority';
 
 if (!parentPort) throw new Error('blockWorker must run in a worker thread');
+lowerThreadPriority();
 const port = parentPort;
 const control = new Int32Array((workerData as BlockWorkerData).control);
 const compute = createBlockComputer();

@@ -57,6 +57,15 @@ export function decodePayload(buf: Buffer): { verifier: Buffer; blocks: PendingB
   return { verifier: Buffer.from(verifier), blocks };
 }
 
+/** Terms finished inside checkpointed blocks (beyond the log), from a snapshot payload: for progress reports and tests. */
+export function termsInCheckpointedBlocks(payload: Buffer): number {
+  return decodePayload(payload).blocks.reduce((sum, b) => {
+    const state = Buffer.from(b.state.buffer, b.state.byteOffset, b.state.byteLength);
+    // ZetaBlock state header: magic, from, to, next n (the block runs downwards from `to`).
+    return state.length >= 16 ? sum + (b.to - state.readUInt32LE(12)) : sum;
+  }, 0);
+}
+
 export interface Restored {
   engine: TangentEngine;
   /** Blocks that were in progress at the snapshot and start right after the stored terms. */

@@ -9,12 +9,14 @@ import { ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorker
 import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
 import { restoreEngine, writeCheckpoint, type PendingBlock } from './jobState';
 import { ProgressTracker } from './progress';
+import { lowerThreadPriority } from './threadPriority';
 
 const PROGRESS_EVERY_MS = 250;
 /** How long a stop waits for blocks to hand over their state (a block's setup cannot be interrupted). */
 const STOP_GRACE_MS = 5000;
 
 if (!parentPort) throw new Error('jobWorker must run in a worker thread');
+lowerThreadPriority();
 const port = parentPort;
 const data = workerData as JobWorkerData;
 const control = new Int32Array(data.control);
@@ -33,6 +35,9 @@ async function main(): Promise<void> {
     logger: { info: (message) => post({ type: 'log', level: 'info', message }), warn: (message) => post({ type: 'log', level: 'warn', message }) },
   });
   let pool: BlockPool | undefined;
+  // Posted only after the block threads are gone and the store is closed (lock released): the host treats
+  // it as "this job has let go of the state directory", and may start the next job on it right away.
+  let stoppedEvent: JobWorkerEvent | undefined;
   try {
     const restored = restoreEngine(store, data.target);
     const engine = restored.engine;
@@ -161,17 +166,20 @@ async function main(): Promise<void> {
       clearInterval(checkpointTimer);
     }
     checkpoint();
-    post({ type: 'stopped', reason, progress: progress() });
+    stoppedEvent = { type: 'stopped', reason, progress: progress() };
   } finally {
     await pool?.close();
     store.close();
   }
+  post(stoppedEvent);
 }
 
 /** Waits (bounded) for in-flight blocks to finish or stop; commits any that finished in order. */
 async function settleForStop(inflight: BlockTask[], engine: TangentEngine, commit: (from: number, digits: string[]) => void): Promise<void> {
-  const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_GRACE_MS));
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), STOP_GRACE_MS)));
   await Promise.race([Promise.allSettled(inflight.map((t) => t.result)), deadline]);
+  clearTimeout(timer);
   while (inflight.length && inflight[0].from === engine.done + 1 && inflight[0].digits) {
     commit(inflight[0].from, inflight[0].digits);
     inflight.shift();

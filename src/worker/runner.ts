@@ -56,10 +56,15 @@ export class JobRunner {
         this.settled = true;
         resolve(o);
       };
+      // The outcome resolves only once the thread has exited: the worker posts its last event after closing
+      // the store (lock released), and it would otherwise stay alive idle (its message port keeps it), one
+      // leaked thread per run. So the last event ends the thread, and 'exit' settles.
+      let last: JobOutcome | undefined;
       this.worker.on('message', (e: JobWorkerEvent) => {
         for (const l of this.listeners) l(e);
-        if (e.type === 'stopped') settle({ kind: 'stopped', reason: e.reason, progress: e.progress });
-        else if (e.type === 'failed') settle({ kind: 'failed', code: e.code, message: e.message });
+        if (e.type === 'stopped') last = { kind: 'stopped', reason: e.reason, progress: e.progress };
+        else if (e.type === 'failed') last = { kind: 'failed', code: e.code, message: e.message };
+        if (last) void this.worker.terminate();
       });
       this.worker.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
@@ -69,7 +74,7 @@ export class JobRunner {
         }
       });
       this.worker.on('exit', (code) => {
-        settle({ kind: 'failed', code: 'WORKER_EXIT', message: `the worker exited unexpectedly (code ${code}); the stored state is intact` });
+        settle(last ?? { kind: 'failed', code: 'WORKER_EXIT', message: `the worker exited unexpectedly (code ${code}); the stored state is intact` });
       });
     });
   }

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { MAX_COUNT, TangentEngine, createBlockComputer, validateCount, type BlockComputer, type Term } from '../../src/engine/engine';
 import { bitLength, isqrt, piFixed } from '../../src/engine/bigmath';
-import { SMALL_LIMIT, tangentBlock, tangentSmall } from '../../src/engine/tangent';
+import { SMALL_LIMIT, ZetaBlock, tangentBlock, tangentSmall } from '../../src/engine/tangent';
 import { PiCache } from '../../src/engine/bigmath';
 import { VERIFIER_PRIMES, VerificationError, Verifier, decimalMod } from '../../src/engine/verifier';
 import { footer, header, line } from '../../src/engine/formats';
@@ -167,5 +167,56 @@ describe('engine: state machine', () => {
     ]);
     assert.equal(render('txt'), '1\n2\n16\n');
     assert.deepEqual(JSON.parse(header('json') + footer('json', true)), []);
+  });
+});
+
+describe('engine: resumable blocks', () => {
+  it('a block interrupted at any point and restored from its state ends with the same terms and the same state bytes', () => {
+    const pi = new PiCache();
+    const from = 401;
+    const to = 460;
+    const reference = new Map<number, Buffer>();
+    const straight = ZetaBlock.start(from, to, pi);
+    while (!straight.finished) {
+      reference.set(straight.remaining, straight.serialize());
+      straight.step();
+    }
+    for (const stopAfter of [1, 7, 30, 59]) {
+      const first = ZetaBlock.start(from, to, pi);
+      for (let i = 0; i < stopAfter; i++) first.step();
+      const saved = first.serialize();
+      assert.deepEqual(saved, reference.get(first.remaining), 'same state bytes as the uninterrupted run');
+      const resumed = ZetaBlock.restore(saved);
+      while (!resumed.finished) resumed.step();
+      resumed.terms().forEach((t, i) => assert.equal(String(t), REFERENCE[from + i - 1], `T(${from + i}) after resuming at step ${stopAfter}`));
+    }
+  });
+
+  it('a damaged or foreign block state is refused with RangeError', () => {
+    const block = ZetaBlock.start(300, 320, new PiCache());
+    block.step();
+    const saved = block.serialize();
+    assert.throws(() => ZetaBlock.restore(saved.subarray(0, saved.length - 1)), RangeError);
+    assert.throws(() => ZetaBlock.restore(Buffer.concat([saved, Buffer.from([0])])), RangeError);
+    const otherRange = Buffer.from(saved);
+    otherRange.writeUInt32LE(330, 8);
+    assert.throws(() => ZetaBlock.restore(otherRange), RangeError);
+    assert.throws(() => ZetaBlock.restore(Buffer.from('TZB1junk')), RangeError);
+  });
+
+  it('the block computer resumes from a state and reports states while it runs', () => {
+    const compute = createBlockComputer();
+    const states: Buffer[] = [];
+    let steps = 0;
+    assert.throws(
+      () => compute(501, 560, { stateEveryMs: 0, onState: (s) => states.push(s), shouldStop: () => ++steps >= 20 }),
+      (e: Error) => e.name === 'BlockStopped',
+    );
+    assert.ok(states.length >= 1);
+    const digits = compute(501, 560, { resume: states[states.length - 1] });
+    assert.equal(digits.length, 60);
+    const check = new Verifier();
+    const all = [...runToEnd(new TangentEngine(500)).map((t) => t.digits), ...digits];
+    all.forEach((d, i) => check.accept(i + 1, d));
   });
 });
