@@ -1,0 +1,140 @@
+// Benchmark: `npm run bench` (optionally `-- --sizes 500,1000,2000,4000,8000`).
+// For each N, in one run on this machine:
+//   engine      T(1..N) in-process on one thread, verified (no disk), wall time
+//   e2e         `tangent-numbers --count N --out b-file` from an empty state dir, default checkpoints (5 s)
+//   e2e-none    the same with checkpoints and fsync off (--checkpoint-interval 0): the overhead baseline
+//   resume      time from starting a job that is 90% done to its first new durable term
+//   gp          PARI/GP writing the same b-file (bernvec), when `gp` is installed; ratio = e2e / gp
+// Peak RSS of child processes is read from /proc/<pid>/status (VmHWM). Results: bench-results/.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const cli = path.join(repo, 'dist/cli.js');
+const { TangentEngine } = require(path.join(repo, 'out/src/engine/engine.js'));
+const { JobRunner } = require(path.join(repo, 'out/src/worker/runner.js'));
+const hashes = JSON.parse(fs.readFileSync(path.join(repo, 'test/fixtures/reference-bfile-hashes.json'), 'utf8')).bfiles;
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const sizes = arg('sizes', '500,1000,2000,4000').split(',').map(Number);
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tn-bench-'));
+const hasGp = spawnSync('gp', ['--version-short'], { encoding: 'utf8' }).status === 0;
+
+/** Runs a command, returning wall seconds and peak RSS (MB) sampled from /proc. */
+function measure(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    let peakKb = 0;
+    const sample = () => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch {
+        /* exited */
+      }
+    };
+    sample();
+    const timer = setInterval(sample, 5);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
+      else resolve({ seconds, peakMb: peakKb / 1024 });
+    });
+  });
+}
+
+function sha256(file) {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function engineSeconds(n) {
+  const t0 = performance.now();
+  const engine = new TangentEngine(n);
+  while (!engine.finished) engine.step();
+  return (performance.now() - t0) / 1000;
+}
+
+async function resumeSeconds(n) {
+  const dir = path.join(tmpRoot, `resume-${n}`);
+  await measure(process.execPath, [cli, '--count', String(Math.floor(n * 0.9)), '--state', dir]);
+  const t0 = performance.now();
+  const runner = new JobRunner({ stateDir: dir, target: n, workerDir: path.join(repo, 'dist') });
+  const first = await new Promise((resolve, reject) => {
+    runner.onEvent((e) => {
+      if (e.type === 'committed') resolve((performance.now() - t0) / 1000);
+      if (e.type === 'failed') reject(new Error(e.message));
+    });
+  });
+  runner.pause();
+  await runner.outcome;
+  return first;
+}
+
+async function gpSeconds(n, out) {
+  const script = path.join(tmpRoot, `b${n}.gp`);
+  fs.writeFileSync(
+    script,
+    `N=${n}; B=bernvec(N); f=fileopen("${out}","w"); for(n=1,N, filewrite(f, Str(n, " ", (-1)^(n-1)*4^n*(4^n-1)*B[n+1]/(2*n)))); fileclose(f);\n`,
+  );
+  return measure('gp', ['-q', '-s', '4G', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+const rows = [];
+console.log(`Tangent numbers benchmark — ${os.cpus().length} cores (${os.cpus()[0].model}), Node ${process.version}${hasGp ? '' : ', gp not installed'}`);
+for (const n of sizes) {
+  const row = { n };
+  row.engineS = engineSeconds(n);
+  const outA = path.join(tmpRoot, `ours-${n}.txt`);
+  const a = await measure(process.execPath, [cli, '--count', String(n), '--state', path.join(tmpRoot, `e2e-${n}`), '--out', outA]);
+  row.e2eS = a.seconds;
+  row.peakMb = a.peakMb;
+  const b = await measure(process.execPath, [cli, '--count', String(n), '--state', path.join(tmpRoot, `none-${n}`), '--out', path.join(tmpRoot, `none-${n}.txt`), '--checkpoint-interval', '0']);
+  row.noneS = b.seconds;
+  row.overheadPct = (100 * (a.seconds - b.seconds)) / b.seconds;
+  row.resumeS = await resumeSeconds(n);
+  if (hashes[String(n)]) row.matchesReference = sha256(outA) === hashes[String(n)].sha256;
+  if (hasGp) {
+    const outG = path.join(tmpRoot, `gp-${n}.txt`);
+    const g = await gpSeconds(n, outG);
+    row.gpS = g.seconds;
+    row.gpPeakMb = g.peakMb;
+    row.ratio = a.seconds / g.seconds;
+    row.sameAsGp = sha256(outA) === sha256(outG);
+  }
+  rows.push(row);
+  console.log(JSON.stringify(row));
+  fs.rmSync(path.join(tmpRoot, `e2e-${n}`), { recursive: true, force: true });
+  fs.rmSync(path.join(tmpRoot, `none-${n}`), { recursive: true, force: true });
+}
+
+const f = (x, d = 2) => (x === undefined ? '—' : x.toFixed(d));
+const lines = [
+  '| N | engine (1 thread) s | end-to-end s | no checkpoints s | checkpoint overhead | resume → first new term s | peak RSS MB | PARI/GP s | PARI/GP RSS MB | ratio ours/gp | growth per doubling | b-file = reference |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+];
+rows.forEach((r, i) => {
+  const prev = rows[i - 1];
+  const growth = prev && r.n === 2 * prev.n ? f(r.e2eS / prev.e2eS, 1) + '×' : '—';
+  const ok = r.matchesReference === undefined ? (r.sameAsGp === undefined ? '—' : r.sameAsGp ? 'same as gp' : 'DIFFERS') : r.matchesReference ? 'yes' : 'NO';
+  lines.push(`| ${r.n} | ${f(r.engineS)} | ${f(r.e2eS)} | ${f(r.noneS)} | ${f(r.overheadPct, 1)}% | ${f(r.resumeS)} | ${f(r.peakMb, 0)} | ${f(r.gpS)} | ${f(r.gpPeakMb, 0)} | ${f(r.ratio)} | ${growth} | ${ok} |`);
+});
+const table = lines.join('\n');
+console.log('\n' + table);
+const outDir = path.join(repo, 'bench-results');
+fs.mkdirSync(outDir, { recursive: true });
+fs.writeFileSync(path.join(outDir, 'bench.md'), table + '\n');
+fs.writeFileSync(path.join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.cpus().length, rows }, null, 2));
+fs.rmSync(tmpRoot, { recursive: true, force: true });
