@@ -57,9 +57,12 @@ export function tangentSmall(count: number): bigint[] {
   return t.slice(1);
 }
 
-/** (x · y) >> shift, multiplying only the bits that can reach the result's top `keep` bits. */
-function mulShift(x: bigint, y: bigint, shift: number, yBitsKeep: number): bigint {
-  const yBits = bitLength(y);
+/**
+ * (x · y) >> shift, multiplying only the top `yBitsKeep` bits of y (the dropped bits cannot
+ * reach the result's top bits). `yBits` is y's bit length, known to the caller (bitLength is
+ * not free: it scans the number).
+ */
+function mulShift(x: bigint, y: bigint, yBits: number, shift: number, yBitsKeep: number): bigint {
   const drop = yBits - yBitsKeep;
   if (drop > 0 && drop < shift) return (x * (y >> BigInt(drop))) >> BigInt(shift - drop);
   return (x * y) >> BigInt(shift);
@@ -146,13 +149,11 @@ export class ZetaBlock {
     // step. Primes by one exact power and division; composites as products of two smaller R's,
     // which costs only a multiplication at their (smaller) size.
     const R = new Map<number, bigint>();
-    const twoTo = BigInt(2 * to);
-    const one = 1n << bW;
     const smallestFactor = smallestOddFactors(plan.maxJ);
     for (let j = 3; j <= plan.maxJ; j += 2) {
       const p = smallestFactor[j];
       if (p === j) {
-        R.set(j, one / BigInt(j) ** twoTo);
+        R.set(j, reciprocalPower(j, 2 * to, W));
       } else {
         const x = R.get(p)!;
         const y = R.get(j / p)!;
@@ -184,8 +185,9 @@ export class ZetaBlock {
     let tail = 0n;
     for (let i = 0; i < this.rs.length; i++) tail += this.rs[i];
     const lambda = this.one + tail;
-    const phiBits = bitLength(this.phi);
-    const scaled = mulShift(this.phi, lambda, this.W, phiBits + 16);
+    // Φ_n ≈ T(n)·2^GUARD: an estimate from above is enough to choose how much of λ and π²/4 to use.
+    const phiBits = Math.ceil(log2TangentUpper(n)) + GUARD + 8;
+    const scaled = mulShift(this.phi, lambda, this.W + 1, this.W, phiBits + 16);
     // scaled = T(n) · 2^GUARD (+ an error far below 2^(GUARD-40)); T(n) is an integer, so the
     // fraction must sit next to 0 or 1. Anything else means the precision plan is wrong.
     const rounded = (scaled + HALF) >> BIG_GUARD;
@@ -198,7 +200,7 @@ export class ZetaBlock {
     if (n === this.from) return;
     for (let i = 0; i < this.rs.length; i++) this.rs[i] *= this.jSquared[i];
     // F_{n-1} = F_n · (π²/4) / ((2n-1)(2n-2))
-    this.phi = mulShift(this.phi, this.cinv, this.W, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
+    this.phi = mulShift(this.phi, this.cinv, this.W + 2, this.W, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
   }
 
   /** T(from..to) in increasing order as decimal strings, once finished. */
@@ -247,6 +249,34 @@ export class ZetaBlock {
 }
 
 const BLOCK_MAGIC = 'TZB3';
+
+/**
+ * floor(2^W / q^e) up to an error below one unit, for an odd prime q. The exact power costs
+ * multiplications at the power's full size, but only the top (result size + guard) bits of it
+ * matter: small powers are computed exactly, large ones with a truncated square-and-multiply.
+ */
+function reciprocalPower(q: number, e: number, W: number): bigint {
+  const powerBits = e * Math.log2(q);
+  const resultBits = W - powerBits;
+  if (resultBits < -2) return 0n;
+  const keep = Math.max(0, Math.ceil(resultBits)) + 96;
+  if (powerBits <= 2 * keep) return (1n << BigInt(W)) / BigInt(q) ** BigInt(e);
+  // q^e ≈ m · 2^shift with m holding ~keep bits; each truncation adds < 2^-keep relative error.
+  let m = 1n;
+  let shift = 0;
+  const base = BigInt(q);
+  for (let bit = 31 - Math.clz32(e); bit >= 0; bit--) {
+    m *= m;
+    shift *= 2;
+    if ((e >> bit) & 1) m *= base;
+    const excess = bitLength(m) - keep;
+    if (excess > 0) {
+      m >>= BigInt(excess);
+      shift += excess;
+    }
+  }
+  return W - shift >= 0 ? (1n << BigInt(W - shift)) / m : 0n;
+}
 
 function piSquaredOver4(pi: PiCache, W: number): bigint {
   const piW = pi.get(W + 8) >> 8n;
