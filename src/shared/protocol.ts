@@ -41,7 +41,7 @@ export interface ProgressInfo {
 export type StopReason = 'paused' | 'cancelled' | 'finished';
 
 export type JobWorkerEvent =
-  | { type: 'opened'; done: number; target: number; snapshot: { generation: number; position: number } | null; recoveries: string[] }
+  | { type: 'opened'; done: number; target: number; snapshot: { generation: number; position: number } | null; recoveries: string[]; lockToken?: string }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
   | { type: 'progress'; progress: ProgressInfo }
   /** Terms from..to are durable in the store (appended and fsynced). */

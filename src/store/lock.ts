@@ -187,6 +187,19 @@ export class WriterLock {
   }
 }
 
+/**
+ * Removes the LOCK of `dir` if it still carries `token`. For the owner of a writer that died
+ * without closing (a terminated worker thread shares its process's pid, so its lock would not
+ * look stale to this process).
+ */
+export function releaseLockIfToken(dir: string, token: string): boolean {
+  const file = path.join(dir, LOCK_FILE);
+  const cur = readLock(file);
+  if (cur === undefined || parseLock(cur.text)?.token !== token) return false;
+  removeQuietly(file);
+  return true;
+}
+
 function lockedError(dir: string, text: string | undefined): StoreError {
   const other = text === undefined ? null : parseLock(text);
   const who = other ? `pid ${other.pid} on ${other.hostname}` : 'unknown pid';

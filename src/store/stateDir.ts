@@ -230,6 +230,11 @@ export class StateDir {
   }
 
   /** Number of terms in the log (terms 1..count). */
+  /** Token of the writer lock held by this instance (undefined in read mode). */
+  get lockToken(): string | undefined {
+    return this.lock?.token;
+  }
+
   get count(): number {
     return this.termLog.count;
   }

@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { releaseLockIfToken } from '../store/lock';
 import { ControlState, type JobWorkerData, type JobWorkerEvent, type JobWorkerRequest, type ProgressInfo, type StopReason } from '../shared/protocol';
 
 export interface JobOptions {
@@ -50,6 +51,7 @@ export class JobRunner {
     };
     this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, resourceLimits: { maxOldGenerationSizeMb: memory } });
 
+    let lockToken: string | undefined;
     this.outcome = new Promise<JobOutcome>((resolve) => {
       const settle = (o: JobOutcome) => {
         if (this.settled) return;
@@ -61,6 +63,7 @@ export class JobRunner {
       // leaked thread per run. So the last event ends the thread, and 'exit' settles.
       let last: JobOutcome | undefined;
       this.worker.on('message', (e: JobWorkerEvent) => {
+        if (e.type === 'opened') lockToken = e.lockToken;
         for (const l of this.listeners) l(e);
         if (e.type === 'stopped') last = { kind: 'stopped', reason: e.reason, progress: e.progress };
         else if (e.type === 'failed') last = { kind: 'failed', code: e.code, message: e.message };
@@ -74,6 +77,14 @@ export class JobRunner {
         }
       });
       this.worker.on('exit', (code) => {
+        // A worker that died without closing its store leaves its lock behind, under our own pid.
+        if (lockToken) {
+          try {
+            releaseLockIfToken(options.stateDir, lockToken);
+          } catch {
+            /* the directory went away: nothing to release */
+          }
+        }
         settle(last ?? { kind: 'failed', code: 'WORKER_EXIT', message: `the worker exited unexpectedly (code ${code}); the stored state is intact` });
       });
     });

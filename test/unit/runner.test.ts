@@ -1,0 +1,127 @@
+// The host-side runner with real worker threads: events, pause/resume/cancel, and every way a
+// worker can end turning into exactly one outcome (never a hang), with the stored state intact.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { JobWorkerEvent } from '../../src/shared/protocol';
+import { StateDir } from '../../src/store';
+import { JobRunner } from '../../src/worker/runner';
+import { REFERENCE } from './reference';
+
+const WORKER_DIR = path.resolve(__dirname, '../../../dist');
+
+function tmpState(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tn-runner-')), 'state');
+}
+
+function collect(runner: JobRunner): JobWorkerEvent[] {
+  const events: JobWorkerEvent[] = [];
+  runner.onEvent((e) => events.push(e));
+  return events;
+}
+
+function storedTerms(dir: string): string[] {
+  const s = StateDir.open(dir, { mode: 'read' });
+  try {
+    return [...s.iterate()].map((t) => t.digits);
+  } finally {
+    s.close();
+  }
+}
+
+describe('runner (worker threads)', function () {
+  this.timeout(120000);
+
+  it('runs a job to the end: opened, throttled progress, committed blocks in order, checkpoints', async () => {
+    const dir = tmpState();
+    const runner = new JobRunner({ stateDir: dir, target: 500, workerDir: WORKER_DIR, checkpointIntervalMs: 50 });
+    const events = collect(runner);
+    const outcome = await runner.outcome;
+    assert.equal(outcome.kind, 'stopped');
+    assert.equal(outcome.kind === 'stopped' && outcome.reason, 'finished');
+    const opened = events.findIndex((e) => e.type === 'opened');
+    assert.ok(opened >= 0 && opened < events.findIndex((e) => e.type === 'committed'), 'opened comes first');
+    let next = 1;
+    for (const e of events) {
+      if (e.type !== 'committed') continue;
+      assert.equal(e.from, next, 'committed in order, without gaps');
+      next = e.to + 1;
+    }
+    assert.equal(next, 501);
+    assert.ok(events.some((e) => e.type === 'checkpoint'));
+    const progress = events.filter((e) => e.type === 'progress');
+    assert.ok(progress.length >= 1);
+    assert.deepEqual(storedTerms(dir), REFERENCE);
+  });
+
+  it('pause checkpoints and stops; a new runner resumes; cancel stops too', async () => {
+    const dir = tmpState();
+    const first = new JobRunner({ stateDir: dir, target: 3000, workerDir: WORKER_DIR });
+    await new Promise<void>((resolve) => first.onEvent((e) => e.type === 'committed' && e.done > 200 && resolve()));
+    first.pause();
+    const paused = await first.outcome;
+    assert.equal(paused.kind === 'stopped' && paused.reason, 'paused');
+    const doneAtPause = paused.kind === 'stopped' ? paused.progress.done : -1;
+    assert.equal(storedTerms(dir).length, doneAtPause, 'every term reported done is stored');
+
+    const second = new JobRunner({ stateDir: dir, workerDir: WORKER_DIR });
+    const events = collect(second);
+    await new Promise<void>((resolve) => second.onEvent((e) => e.type === 'committed' && resolve()));
+    const opened = events.find((e) => e.type === 'opened');
+    assert.ok(opened && opened.type === 'opened');
+    assert.equal(opened.done, doneAtPause, 'resumed where it paused');
+    assert.equal(opened.target, 3000, 'the stored target is kept');
+    second.cancel();
+    const cancelled = await second.outcome;
+    assert.equal(cancelled.kind === 'stopped' && cancelled.reason, 'cancelled');
+    storedTerms(dir).slice(0, 500).forEach((d, i) => assert.equal(d, REFERENCE[i]));
+  });
+
+  it('raising the target of a running job continues past the old one', async () => {
+    const dir = tmpState();
+    const runner = new JobRunner({ stateDir: dir, target: 300, workerDir: WORKER_DIR });
+    let raised = false;
+    runner.onEvent((e) => {
+      if (e.type === 'opened' && !raised) {
+        raised = true;
+        runner.setTarget(500);
+      }
+    });
+    const outcome = await runner.outcome;
+    assert.equal(outcome.kind === 'stopped' && outcome.progress.done, 500);
+    assert.deepEqual(storedTerms(dir), REFERENCE);
+  });
+
+  it('a worker that is killed surfaces as a failure, not a hang, and the state stays usable', async () => {
+    const dir = tmpState();
+    const runner = new JobRunner({ stateDir: dir, target: 3000, workerDir: WORKER_DIR });
+    await new Promise<void>((resolve) => runner.onEvent((e) => e.type === 'committed' && resolve()));
+    await runner.terminate();
+    const outcome = await runner.outcome;
+    assert.equal(outcome.kind, 'failed');
+    assert.equal(outcome.kind === 'failed' && outcome.code, 'WORKER_EXIT');
+    assert.match(outcome.kind === 'failed' ? outcome.message : '', /exited unexpectedly.*state is intact/);
+    // The same process can open the directory again: the dead worker's lock is ours to take over.
+    const again = new JobRunner({ stateDir: dir, target: 500, workerDir: WORKER_DIR });
+    const o2 = await again.outcome;
+    assert.equal(o2.kind === 'stopped' && o2.reason, 'finished', JSON.stringify(o2));
+    storedTerms(dir).slice(0, 500).forEach((d, i) => assert.equal(d, REFERENCE[i]));
+  });
+
+  it('a memory limit that is too small ends with a clear out-of-memory error', async () => {
+    const dir = tmpState();
+    const runner = new JobRunner({ stateDir: dir, target: 8000, workerDir: WORKER_DIR, maxOldGenerationSizeMb: 6 });
+    const outcome = await runner.outcome;
+    assert.equal(outcome.kind, 'failed');
+    assert.match(outcome.kind === 'failed' ? outcome.message : '', /out of memory \(limit 6 MB\)/);
+  });
+
+  it('a foreign directory is refused with its reason, and nothing is written', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tn-runner-foreign-'));
+    fs.writeFileSync(path.join(dir, 'thesis.tex'), 'mine');
+    const outcome = await new JobRunner({ stateDir: dir, target: 10, workerDir: WORKER_DIR }).outcome;
+    assert.equal(outcome.kind === 'failed' && outcome.code, 'FOREIGN');
+    assert.deepEqual(fs.readdirSync(dir), ['thesis.tex']);
+  });
+});
