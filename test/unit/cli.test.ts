@@ -106,6 +106,7 @@ describe('CLI', function () {
     const out = path.join(dir, 'b6000.txt');
     const counts: number[] = [];
     const progress: number[] = [];
+    const lostWork: string[] = [];
     let kills = 0;
     // One compute thread makes the 6000-term job last ~35 s. Every fifth kill lands at a random
     // moment of start-up (open, recovery, lock takeover); the others at a random moment of the
@@ -115,7 +116,8 @@ describe('CLI', function () {
       const duringStartup = run % 5 === 0;
       const delay = duringStartup ? Math.floor(random() * 250) : 200 + Math.floor(random() * 1000);
       const ready = duringStartup ? Promise.resolve() : waitForStderr(child, /computing \d+ terms|resuming at term/, 30000).then(() => undefined);
-      child.stderr!.resume();
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       const timer = ready.then(() => new Promise<null>((r) => setTimeout(() => r(null), delay)));
       const result = await Promise.race([exited(child), timer]);
       if (result === null) {
@@ -130,6 +132,10 @@ describe('CLI', function () {
       if (counts.length) assert.ok(count >= counts[counts.length - 1], `seed ${seed}: the stored count went back from ${counts[counts.length - 1]} to ${count}`);
       counts.push(count);
       progress.push(exists ? durableProgress(state) : 0);
+      if (progress.length > 1 && progress[progress.length - 1] < progress[progress.length - 2]) {
+        // Checkpointed work was lost: keep the run's own account for the failure message.
+        lostWork.push(`run ${run}: ${progress[progress.length - 2]} -> ${progress[progress.length - 1]}; stderr: ${stderr.replace(/\s*\n\s*/g, ' | ')}`);
+      }
     }
     assert.equal(kills, 50, `seed ${seed}: 50 kills`);
     const final = runCli(['--count', '6000', '--state', state, '--out', out]);
@@ -142,8 +148,9 @@ describe('CLI', function () {
     // (their finished terms included), so durable progress grows even when no run lives long
     // enough to finish a whole block.
     for (let i = 10; i < progress.length; i++) {
-      assert.ok(progress[i] > progress[i - 10], `seed ${seed}: no durable progress over 10 consecutive kills: ${progress.join(',')}`);
+      assert.ok(progress[i] > progress[i - 10], `seed ${seed}: no durable progress over 10 consecutive kills: ${progress.join(',')}\n${lostWork.join('\n')}`);
     }
+    assert.deepEqual(lostWork, [], `seed ${seed}: checkpointed work went back`);
     console.log(`      durable progress after each kill (seed ${seed}): ${progress.join(',')}`);
   });
 
