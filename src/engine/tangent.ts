@@ -21,6 +21,7 @@ const HALF = 1n << BigInt(GUARD - 1);
 const FRACTION_TOLERANCE = 1n << BigInt(GUARD - 24);
 
 const LN2 = Math.log(2);
+const LOG2_3 = Math.log2(3);
 
 export class PrecisionError extends Error {
   override name = 'PrecisionError';
@@ -105,7 +106,6 @@ export function planBlock(from: number, to: number): BlockPlan {
  */
 export class ZetaBlock {
   private readonly W: number;
-  private readonly one: bigint;
   private readonly jSquared: bigint[];
 
   private constructor(
@@ -122,7 +122,6 @@ export class ZetaBlock {
     private readonly pending: string[],
   ) {
     this.W = plan.precision;
-    this.one = 1n << BigInt(this.W);
     this.jSquared = oddJsDescending(plan.maxJ).map((j) => BigInt(j * j));
   }
 
@@ -184,10 +183,18 @@ export class ZetaBlock {
     const n = this.n;
     let tail = 0n;
     for (let i = 0; i < this.rs.length; i++) tail += this.rs[i];
-    const lambda = this.one + tail;
-    // Φ_n ≈ T(n)·2^GUARD: an estimate from above is enough to choose how much of λ and π²/4 to use.
+    // Φ_n ≈ T(n)·2^GUARD: an estimate from above is enough to choose how many bits to multiply.
     const phiBits = Math.ceil(log2TangentUpper(n)) + GUARD + 8;
-    const scaled = mulShift(this.phi, lambda, this.W + 1, this.W, phiBits + 16);
+    // T(n)·2^GUARD = Φ·λ = Φ + Φ·tail/2^W, and tail/2^W < 1.5·3^(-2n): the correction only needs
+    // the top (phiBits - 2n·log2 3) bits of each factor.
+    const tailBits = Math.ceil(this.W - 2 * n * LOG2_3) + 2;
+    const keep = phiBits + tailBits - this.W + 32;
+    let scaled = this.phi;
+    if (keep > 32) {
+      const dPhi = Math.max(0, phiBits - keep);
+      const dTail = Math.max(0, tailBits - keep);
+      scaled += ((this.phi >> BigInt(dPhi)) * (tail >> BigInt(dTail))) >> BigInt(this.W - dPhi - dTail);
+    }
     // scaled = T(n) · 2^GUARD (+ an error far below 2^(GUARD-40)); T(n) is an integer, so the
     // fraction must sit next to 0 or 1. Anything else means the precision plan is wrong.
     const rounded = (scaled + HALF) >> BIG_GUARD;
