@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { MAX_COUNT, validateCount } from '../engine/engine';
 import { FORMATS, footer, header, isExportFormat, line, type ExportFormat } from '../engine/formats';
 import { ExportError, exportTerms } from '../store/exportFile';
-import { StateDir, StoreError } from '../store';
+import { AsyncTermReader, StateDir, StoreError } from '../store';
+import type { Term } from '../engine/engine';
 import type { ProgressInfo } from '../shared/protocol';
 import { JobRunner } from '../worker/runner';
 
@@ -97,25 +98,66 @@ class ProgressDisplay {
   }
 }
 
-async function writeOutput(args: Args): Promise<void> {
-  if (!args.out) return;
+/** Writes T(1..count) to stdout from the finished store. */
+async function writeStdout(args: Args): Promise<void> {
   const store = StateDir.open(args.state, { mode: 'read' });
   try {
-    const terms = store.iterate(1, Math.min(args.count, store.count));
-    if (args.out === '-') {
-      const write = (s: string) => (process.stdout.write(s) ? Promise.resolve() : new Promise<void>((r) => process.stdout.once('drain', () => r())));
-      await write(header(args.format));
-      let first = true;
-      for (const t of terms) {
-        await write(line(args.format, t, first));
-        first = false;
-      }
-      await write(footer(args.format, first));
-    } else {
-      await exportTerms(terms, args.out, args.format);
+    const write = (s: string) => (process.stdout.write(s) ? Promise.resolve() : new Promise<void>((r) => process.stdout.once('drain', () => r())));
+    await write(header(args.format));
+    let first = true;
+    for (const t of store.iterate(1, Math.min(args.count, store.count))) {
+      await write(line(args.format, t, first));
+      first = false;
     }
+    await write(footer(args.format, first));
   } finally {
     store.close();
+  }
+}
+
+/**
+ * Streams the output file while the job runs: terms are copied from the store as they are
+ * committed into a temporary file, which is renamed over the target only once all `count`
+ * terms are in it. If the job stops early, the temporary file is removed and the target untouched.
+ */
+class LiveOutput {
+  private committed = 0;
+  private ended = false;
+  private wake: (() => void) | undefined;
+  readonly done: Promise<unknown>;
+
+  constructor(
+    private readonly args: Args,
+    private readonly reader: AsyncTermReader,
+  ) {
+    this.done = exportTerms(this.terms(), args.out!, args.format);
+    this.done.catch(() => undefined); // awaited by main()
+  }
+
+  commit(upTo: number): void {
+    this.committed = Math.max(this.committed, upTo);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  private async *terms(): AsyncGenerator<Term> {
+    let next = 1;
+    while (next <= this.args.count) {
+      const available = Math.min(this.committed, this.args.count);
+      if (next > available) {
+        if (this.ended) throw new ExportError(`the job stopped at term ${available}; ${this.args.out} was not written`);
+        await new Promise<void>((r) => (this.wake = r));
+        continue;
+      }
+      const page = await this.reader.readRange(next, Math.min(available, next + 255));
+      if (page.length === 0) throw new ExportError(`term ${next} could not be read back from the store`);
+      yield* page;
+      next += page.length;
+    }
   }
 }
 
@@ -133,9 +175,29 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  let output: LiveOutput | undefined;
+  let outputFailure: unknown;
+  let opening: Promise<void> = Promise.resolve();
   runner.onEvent((e) => {
     switch (e.type) {
+      case 'committed':
+        output?.commit(e.to);
+        break;
       case 'opened':
+        if (args.out && args.out !== '-') {
+          const done = e.done;
+          opening = AsyncTermReader.open(args.state).then((reader) => {
+            output = new LiveOutput(args, reader);
+            output.commit(done);
+            // An unusable output path stops the job at once instead of after all the work.
+            output.done.catch((err: unknown) => {
+              if (!outputFailure && runner.running) {
+                outputFailure = err;
+                runner.pause();
+              }
+            });
+          });
+        }
         for (const r of e.recoveries) display.say(`recovered: ${r}`);
         if (e.done >= e.target) display.say(`all ${e.target} terms are already computed`);
         else if (e.done > 0) display.say(`resuming at term ${e.done + 1} of ${e.target}`);
@@ -153,17 +215,24 @@ async function main(): Promise<number> {
   });
 
   const outcome = await runner.outcome;
+  await opening;
+  if (outcome.kind === 'stopped') output?.commit(outcome.progress.done);
+  output?.end();
   display.end();
   if (outcome.kind === 'failed') {
+    await output?.done.catch(() => undefined);
     const userError = ['FOREIGN', 'VERSION', 'SEQUENCE', 'LOCKED', 'UNUSABLE_DIR', 'CORRUPT', 'NO_SPACE'].includes(outcome.code);
     process.stderr.write(`tangent-numbers: ${outcome.message}\n`);
     return userError ? 2 : 1;
   }
+  if (outputFailure) throw outputFailure;
   if (signalExit) {
+    await output?.done.catch(() => undefined);
     process.stderr.write(`stopped at term ${outcome.progress.done} of ${outcome.progress.target}; run the same command to resume\n`);
     return signalExit;
   }
-  await writeOutput(args);
+  if (output) await output.done;
+  else if (args.out === '-') await writeStdout(args);
   if (args.out && args.out !== '-') display.say(`wrote ${args.count} terms to ${path.resolve(args.out)}`);
   return 0;
 }
