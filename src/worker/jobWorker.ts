@@ -12,6 +12,7 @@ import { ProgressTracker } from './progress';
 import { lowerThreadPriority } from './threadPriority';
 
 const PROGRESS_EVERY_MS = 250;
+const FIRST_BLOCK_TERMS = 8;
 /** How long a stop waits for blocks to hand over their state (a block's setup cannot be interrupted). */
 const STOP_GRACE_MS = 5000;
 
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   try {
     const restored = restoreEngine(store, data.target);
     const engine = restored.engine;
-    post({ type: 'opened', done: engine.done, target: engine.target, snapshot: restored.snapshot, recoveries: [...store.recoveries, ...restored.notes] });
+    post({ type: 'opened', done: engine.done, target: engine.target, snapshot: restored.snapshot, recoveries: [...store.recoveries, ...restored.notes], lockToken: store.lockToken });
 
     const inflight: BlockTask[] = [];
     const tracker = new ProgressTracker(engine.target);
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
     let reason: StopReason | undefined;
     try {
       let plannedUpTo = engine.done;
+      let firstBlock = true;
       while (!reason) {
         if (engine.finished) {
           reason = 'finished';
@@ -128,7 +130,10 @@ async function main(): Promise<void> {
           const block = planNext(plannedUpTo, engine.target);
           if (!block) break;
           const saved = resumable.get(block.from);
-          const to = saved ? saved.to : block.to;
+          // The run's first fresh block is short, so the first new term shows up quickly after a
+          // start or resume (its setup is paid once more, which is cheap at that size).
+          const to = saved ? saved.to : firstBlock ? Math.min(block.to, block.from + FIRST_BLOCK_TERMS - 1) : block.to;
+          firstBlock = false;
           inflight.push(pool.compute(block.from, to, saved?.state));
           resumable.delete(block.from);
           plannedUpTo = to;
