@@ -2,10 +2,12 @@
 // directory and the user's intent (running / paused / cancelled) — and publishes a JobView.
 // It never computes or does heavy I/O on the extension host thread: the worker does both.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobState, JobView, JobWorkerEvent } from '../shared/protocol';
 import { AsyncTermReader } from '../store';
+import { LOCK_FILE, isPidAlive } from '../store/lock';
 import { JobRunner, type JobOutcome } from '../worker/runner';
 import { Disposable } from './disposable';
 import { getSettings } from './settings';
@@ -189,7 +191,7 @@ export class JobController extends Disposable {
     }
     if (o.code === 'LOCKED') {
       this.log.warn(`read-only: ${o.message}`);
-      this.update({ ...this.view, state: 'readonly', message: `Another window is computing this job; shown read-only here. (${o.message})` });
+      this.update({ ...this.view, state: 'readonly', message: `Another window or process is computing this job; shown read-only here. (${o.message})` });
       this.startReadonlyPoll();
       return;
     }
@@ -197,18 +199,44 @@ export class JobController extends Disposable {
     this.update({ ...this.view, state: 'error', message: o.message, termsPerSecond: 0, etaSeconds: null });
   }
 
-  /** While another window writes, follow its progress from the log. */
+  /** While another window writes, follow its progress from the log; when it lets go of the state (finished,
+   *  stopped or died), show the job as done, or take it over if this window was asked to run it. */
   private startReadonlyPoll(): void {
     this.stopReadonlyPoll();
     this.readonlyPoll = setInterval(() => {
-      void this.storedCount().then((done) => {
-        if (this.view.state === 'readonly' && done !== this.view.done) {
+      void this.storedCount().then(async (done) => {
+        if (this.view.state !== 'readonly') return;
+        if (done !== this.view.done) {
           const from = this.view.done + 1;
           this.update({ ...this.view, done });
           if (done >= from) this.commitEmitter.fire({ from, to: done });
         }
+        if (await this.lockHeldByAnother()) return;
+        if (this.view.state !== 'readonly' || this.runner) return;
+        this.stopReadonlyPoll();
+        if (done >= this.view.target) {
+          this.log.info(`the other writer finished the job (${done} terms)`);
+          this.update({ ...this.view, state: 'done', message: undefined, termsPerSecond: 0, etaSeconds: 0 });
+        } else if (this.intent?.intent === 'run') {
+          this.log.info(`the other writer stopped at term ${done}; taking the job over`);
+          this.startRunner(undefined);
+        } else {
+          this.update({ ...this.view, state: this.intent?.intent === 'cancelled' ? 'cancelled' : 'paused', message: undefined });
+        }
       });
     }, 1000);
+  }
+
+  /** True while LOCK names a live process or another machine (a stale lock is taken over by the next writer,
+   *  which also judges a half-written one). */
+  private async lockHeldByAnother(): Promise<boolean> {
+    try {
+      const lock = JSON.parse(await fs.promises.readFile(path.join(this.stateDir, LOCK_FILE), 'utf8')) as { pid?: unknown; hostname?: unknown };
+      if (typeof lock.hostname === 'string' && lock.hostname !== os.hostname()) return true;
+      return typeof lock.pid === 'number' && isPidAlive(lock.pid);
+    } catch (e) {
+      return !((e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof SyntaxError);
+    }
   }
 
   private stopReadonlyPoll(): void {

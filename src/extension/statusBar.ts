@@ -42,7 +42,7 @@ export class JobStatusBar extends Disposable {
         break;
       case 'readonly':
         text = `$(lock) ${counts} · ${pct}%`;
-        spoken = `Tangent numbers computed in another window: ${v.done} of ${v.target} terms, read-only here`;
+        spoken = `Tangent numbers computed by another window or process: ${v.done} of ${v.target} terms, read-only here`;
         break;
       case 'error':
         text = `$(error) ${counts} · error`;

@@ -487,19 +487,21 @@ export class VSCodeSession {
       await input.fill(query, { timeout: 5_000 }).catch(() => undefined);
       // The palette closes when something else takes focus (e.g. a webview that just finished loading):
       // then open it again. Only the row whose label is exactly the title counts ("Start" vs "Start Over").
+      // Each attempt waits at most 5 s: a palette opened before the extension's contributions were
+      // registered keeps showing "No matching commands", so it is closed and opened again.
       const state = await this.page.waitForFunction(([sel, q, t]) => {
         const input = document.querySelector(sel.input) as HTMLInputElement | null;
         if (!input || input.offsetParent === null || input.value !== q) return 'closed';
         const rows = Array.from(document.querySelectorAll(sel.row));
         const i = rows.findIndex((r) => r.querySelector('.label-name')?.textContent?.trim() === t);
         return i >= 0 ? `row:${rows[i].getAttribute('data-index')}` : false;
-      }, [Q, query, title] as const, { timeout: Math.max(1_000, deadline - Date.now()) })
+      }, [Q, query, title] as const, { timeout: Math.max(1_000, Math.min(5_000, deadline - Date.now())) })
         .then((h) => h.jsonValue() as Promise<string>, () => 'timeout');
       if (state.startsWith('row:')) {
         const row = this.page.locator(`${Q.row}[data-index="${state.slice(4)}"]`);
         if (await row.click({ timeout: 5_000 }).then(() => true, () => false)) break;
       }
-      if (state === 'timeout' || Date.now() > deadline) {
+      if (Date.now() > deadline) {
         await this.screenshot(`${this.label}-command-not-found`).catch(() => undefined);
         throw this.decorate(new Error(`runCommand: no command palette row "${title}" within ${timeoutMs} ms (${attempt} attempts)`));
       }
@@ -621,6 +623,19 @@ export class VSCodeSession {
     // With tests, the workbench stops the extension host as soon as the suite ends (possibly before a poll
     // sees it): waitForTestsResult is the wait then.
     if (!this.payload.extensionTestsPath) await this.waitForExtensionHost({ exclude: before });
+  }
+
+  /** Opens one more browser page on the same server, folder and payload: a second VS Code window with its own
+   *  extension host (the caller closes the page). Resolves once its workbench has rendered. Its log lines
+   *  are not collected in `logs`. */
+  async openAdditionalWindow(): Promise<Page> {
+    if (!this.context) throw new Error('openAdditionalWindow: the session has no browser');
+    const page = await this.context.newPage();
+    page.on('pageerror', (e) => this.addLog(`[pageerror:additional window] ${e.message}`));
+    await page.goto(this.workbenchUrl());
+    await this.wrap(page.locator(Q.statusbar).waitFor({ state: 'visible', timeout: this.startTimeout() }),
+      'the additional window\'s workbench to render');
+    return page;
   }
 
   /** Pids of the extension host processes among all descendants of code-server (it is a grandchild). */

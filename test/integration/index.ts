@@ -22,7 +22,12 @@ function writeResult(result: TestsResult): void {
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 120000, color: false });
-  const files = fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort();
+  // EXT_TEST_FILES=extension,smoke (inherited from the environment of the outer test process) runs only the
+  // files whose name contains one of the words: for iterating on one suite. Unset: every file.
+  const only = (process.env.EXT_TEST_FILES ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+  const files = fs.readdirSync(__dirname)
+    .filter((f) => f.endsWith('.test.js') && (only.length === 0 || only.some((w) => f.includes(w))))
+    .sort();
   for (const f of files) mocha.addFile(path.join(__dirname, f));
 
   return new Promise<void>((resolve, reject) => {

@@ -1,0 +1,104 @@
+// The extension manifest (package.json contributions) and how it ties to the code and the package.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const contributes = pkg.contributes;
+const COMMANDS = ['compute', 'pause', 'resume', 'cancel', 'showTerms', 'export', 'showLog'].map((c) => `tangentNumbers.${c}`);
+// https://code.visualstudio.com/api/references/extension-manifest (categories)
+const KNOWN_CATEGORIES = [
+  'AI', 'Azure', 'Chat', 'Data Science', 'Debuggers', 'Education', 'Extension Packs', 'Formatters', 'Keymaps',
+  'Language Packs', 'Linters', 'Machine Learning', 'Notebooks', 'Other', 'Programming Languages', 'SCM Providers',
+  'Snippets', 'Testing', 'Themes', 'Visualization',
+];
+
+describe('manifest (package.json)', () => {
+  it('identity, engine, entry point and kind', () => {
+    assert.equal(`${pkg.publisher}.${pkg.name}`, 'tangent-numbers.tangent-numbers');
+    assert.match(pkg.engines.vscode, /^\^1\.\d+\.\d+$/);
+    assert.equal(pkg.main, './dist/extension.js');
+    assert.deepEqual(pkg.extensionKind, ['workspace'], 'runs where the files are (worker threads, fs)');
+    assert.deepEqual(pkg.activationEvents, ['onStartupFinished'], 'activates after start-up to resume a job, never on "*"');
+    assert.ok(fs.existsSync(path.join(ROOT, pkg.icon)), `icon ${pkg.icon} exists`);
+  });
+
+  it('categories are known marketplace categories', () => {
+    assert.deepEqual(pkg.categories, ['Other', 'Data Science']);
+    for (const c of pkg.categories) assert.ok(KNOWN_CATEGORIES.includes(c), `unknown category ${c}`);
+  });
+
+  it('contributes exactly the seven commands, all in the "Tangent Numbers" category, registered by the code', () => {
+    const ids = contributes.commands.map((c: { command: string }) => c.command);
+    assert.deepEqual([...ids].sort(), [...COMMANDS].sort());
+    const source = fs.readFileSync(path.join(ROOT, 'src', 'extension', 'extension.ts'), 'utf8');
+    for (const c of contributes.commands) {
+      assert.equal(c.category, 'Tangent Numbers', `${c.command} category`);
+      assert.ok(typeof c.title === 'string' && c.title.length > 0, `${c.command} title`);
+      assert.match(c.icon, /^\$\([a-z-]+\)$/, `${c.command} icon is a codicon`);
+      assert.ok(source.includes(`registerCommand('${c.command}'`), `${c.command} is registered in extension.ts`);
+    }
+    // Commands that ask for more input end with an ellipsis (VS Code UX guideline).
+    const title = (id: string) => contributes.commands.find((c: { command: string }) => c.command === id).title;
+    assert.equal(title('tangentNumbers.compute'), 'Compute…');
+    assert.equal(title('tangentNumbers.export'), 'Export…');
+  });
+
+  it('palette and view menus follow the job state through the tangentNumbers.jobState context key', () => {
+    const when = (menu: { command: string; when?: string }[], id: string) => menu.find((m) => m.command === id)?.when;
+    const palette = contributes.menus.commandPalette;
+    assert.equal(when(palette, 'tangentNumbers.pause'), 'tangentNumbers.jobState == running');
+    assert.equal(when(palette, 'tangentNumbers.resume'), 'tangentNumbers.jobState == paused || tangentNumbers.jobState == cancelled || tangentNumbers.jobState == error');
+    assert.equal(when(palette, 'tangentNumbers.cancel'), 'tangentNumbers.jobState == running || tangentNumbers.jobState == paused');
+    assert.equal(when(palette, 'tangentNumbers.export'), 'tangentNumbers.jobState && tangentNumbers.jobState != none');
+    assert.equal(when(palette, 'tangentNumbers.compute'), undefined, 'Compute is always available');
+    for (const m of [...palette, ...contributes.menus['view/title']]) {
+      assert.ok(COMMANDS.includes(m.command), `menu entry for unknown command ${m.command}`);
+    }
+    for (const m of contributes.menus['view/title']) {
+      assert.match(m.when, /^view == tangentNumbers\.terms\b/, `view/title entry ${m.command} is scoped to the terms view`);
+      assert.match(m.group, /^navigation@\d+$/);
+    }
+    const controller = fs.readFileSync(path.join(ROOT, 'src', 'extension', 'jobController.ts'), 'utf8');
+    assert.ok(controller.includes(`'setContext', 'tangentNumbers.jobState'`), 'the controller sets the context key the when clauses use');
+  });
+
+  it('contributes the Tangent Numbers view container with the Terms webview view', () => {
+    const containers = contributes.viewsContainers.activitybar;
+    assert.equal(containers.length, 1);
+    assert.equal(containers[0].id, 'tangentNumbers');
+    assert.equal(containers[0].title, 'Tangent Numbers');
+    assert.ok(fs.existsSync(path.join(ROOT, containers[0].icon)), `view container icon ${containers[0].icon} exists`);
+    const views = contributes.views.tangentNumbers;
+    assert.equal(views.length, 1);
+    assert.equal(views[0].id, 'tangentNumbers.terms');
+    assert.equal(views[0].type, 'webview');
+    assert.equal(views[0].name, 'Terms');
+  });
+
+  it('contributes the settings with defaults inside their bounds', () => {
+    const props = contributes.configuration.properties;
+    const expected: Record<string, { type: string; default: unknown }> = {
+      'tangentNumbers.defaultCount': { type: 'integer', default: 1000 },
+      'tangentNumbers.checkpointIntervalSeconds': { type: 'integer', default: 5 },
+      'tangentNumbers.resumeOnStartup': { type: 'boolean', default: true },
+      'tangentNumbers.workerMemoryLimitMb': { type: 'integer', default: 1024 },
+    };
+    assert.deepEqual(Object.keys(props).sort(), Object.keys(expected).sort());
+    for (const [key, e] of Object.entries(expected)) {
+      assert.equal(props[key].type, e.type, `${key} type`);
+      assert.equal(props[key].default, e.default, `${key} default`);
+      assert.ok(props[key].description || props[key].markdownDescription, `${key} is described`);
+      if (e.type === 'integer') assert.ok(props[key].minimum <= props[key].default && props[key].default <= props[key].maximum, `${key} default within bounds`);
+    }
+    assert.equal(props['tangentNumbers.defaultCount'].maximum, 20000, 'the same bound the input box enforces');
+  });
+
+  it('.vscodeignore ships the bundles the extension loads (extension, both workers, webview)', () => {
+    const ignore = fs.readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8').split('\n').map((l) => l.trim());
+    for (const f of ['dist/extension.js', 'dist/jobWorker.js', 'dist/blockWorker.js', 'dist/webview.js', 'media/**', 'package.json']) {
+      assert.ok(ignore.includes(`!${f}`), `.vscodeignore must keep ${f}`);
+    }
+  });
+});

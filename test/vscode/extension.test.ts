@@ -1,0 +1,496 @@
+// Outer scenarios (plain Node + Playwright): a real VS Code (code-server 4.100.3) with the Tangent Numbers
+// extension, driven through its UI (command palette, input box, status bar, notifications, window reloads,
+// a second window) and through its extension host process (SIGKILL). The stored terms are always checked
+// against the PARI/GP / OEIS references in test/fixtures, never against the extension's own output.
+//
+// Needs `npm run install:vscode` once and `npm run build && npm run build:tests`.
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Page } from 'playwright-core';
+import { REPO_ROOT, VSCodeSession, type SessionOptions } from '../harness/codeServer';
+import { latestSnapshot, poll, referenceBfile500, referenceBfileHash, storedBfile, storedBfileHash, storedCount } from '../harness/references';
+import {
+  STATUS_ITEM_ID,
+  extensionLogLines,
+  packageVsix,
+  paletteLabels,
+  quickInputValue,
+  readIntent,
+  stateDirOf,
+  storageRoot,
+  statusDone,
+  statusItem,
+  waitForActivation,
+  waitForExtensionLog,
+  waitForFocusedRow,
+  waitForQuickInputIdle,
+  waitForQuickInputTitle,
+  waitForStatus,
+} from '../harness/tangentSession';
+
+const COMPUTE = 'Tangent Numbers: Compute…';
+const RUNNING = /^T (\d+)\/4000 · (\d+)% · /;
+/** The pause test never finishes its job: a target large enough that it cannot end before Cancel on a fast machine. */
+const LONG = 8000;
+const RUNNING_LONG = new RegExp(`^T (\\d+)/${LONG} · (\\d+)% · `);
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Measured numbers, printed after the suite (and kept in test-artifacts/extension-metrics.json). */
+const metrics: Record<string, unknown> = {};
+
+describe('Tangent Numbers extension in VS Code (code-server)', function () {
+  this.timeout(240_000);
+  let session: VSCodeSession | undefined;
+  let extraPage: Page | undefined;
+  const tempDirs: string[] = [];
+  const children: ChildProcess[] = [];
+
+  function tempDir(prefix: string): string {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    tempDirs.push(d);
+    return d;
+  }
+
+  /** A session on a fresh folder; the extension from the repository unless opts says otherwise. */
+  async function start(label: string, opts: SessionOptions = {}): Promise<VSCodeSession> {
+    session = await VSCodeSession.start({ workspace: tempDir('tangent-ws-'), extensionDevelopmentPath: REPO_ROOT, label, ...opts });
+    return session;
+  }
+
+  /** "Tangent Numbers: Compute…" from the palette, then the count into its input box. */
+  async function computeViaPalette(s: VSCodeSession, count: number): Promise<void> {
+    await s.runCommand(COMPUTE);
+    await waitForQuickInputTitle(s, /^Tangent Numbers: Compute$/);
+    await s.typeIntoQuickInput(String(count), { submit: true });
+    await poll(async () => !(await s.quickInputVisible()), 'the input box to close after Enter', 10_000, 50);
+  }
+
+  /** Another writer on a state directory: the extension's own CLI, a separate process. Resolves once it holds
+   *  the lock and has stored terms. */
+  async function startOtherWriter(dir: string): Promise<{ process: ChildProcess; exit: Promise<number | null>; output: () => string }> {
+    const cli = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli.js'), '--count', '4000', '--state', dir, '--checkpoint-interval', '1'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(cli);
+    let output = '';
+    cli.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    cli.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const exit = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
+    await poll(async () => {
+      if (cli.exitCode !== null) throw new Error(`the CLI exited early (${cli.exitCode}):\n${output}`);
+      return fs.existsSync(path.join(dir, 'LOCK')) && (await storedCount(dir)) > 0;
+    }, 'the CLI to hold the lock and store terms', 30_000, 20);
+    return { process: cli, exit, output: () => output };
+  }
+
+  afterEach(async function () {
+    if (session && this.currentTest?.state === 'failed') {
+      await session.screenshot(`failed-${this.currentTest.title.slice(0, 60)}`).catch(() => undefined);
+      if (extraPage && !extraPage.isClosed()) {
+        const file = path.join(session.artifactsDir, `failed-${this.currentTest.title.slice(0, 50).replace(/[^\w.-]+/g, '_')}-window2.png`);
+        await extraPage.screenshot({ path: file }).catch(() => undefined);
+      }
+    }
+    if (extraPage && !extraPage.isClosed()) {
+      await extraPage.goto('about:blank', { timeout: 10_000 }).catch(() => undefined);
+      await extraPage.close().catch(() => undefined);
+    }
+    extraPage = undefined;
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await session?.stop();
+    session = undefined;
+    for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  after(function () {
+    if (Object.keys(metrics).length === 0) return;
+    const dir = path.join(REPO_ROOT, 'test-artifacts');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'extension-metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
+    console.log(`      metrics: ${JSON.stringify(metrics)}`);
+  });
+
+  it('activates after start-up with no interaction; the input box rejects bad counts; Escape starts nothing', async function () {
+    const s = await start('bad-input');
+    // Nothing has been clicked or typed: only onStartupFinished can have activated the extension.
+    await waitForActivation(s);
+    const initial = await statusItem(s);
+    assert.ok(!initial?.visible, `no job yet, so no status bar item; got ${JSON.stringify(initial)}`);
+
+    await s.runCommand(COMPUTE);
+    await waitForQuickInputTitle(s, /^Tangent Numbers: Compute$/);
+    assert.equal(await quickInputValue(s), '1000', 'the input box proposes tangentNumbers.defaultCount');
+    await s.quickInputValidationMessage(/How many terms T\(1\.\.N\)\? A whole number from 1 to 20000/);
+
+    await s.typeIntoQuickInput('abc');
+    assert.match(await s.quickInputValidationMessage(/not a whole number/), /not a whole number/);
+    await s.typeIntoQuickInput('0');
+    assert.match(await s.quickInputValidationMessage(/must be between 1 and 20000/), /must be between 1 and 20000/);
+    await s.typeIntoQuickInput('20001');
+    assert.match(await s.quickInputValidationMessage(/must be between 1 and 20000/), /must be between 1 and 20000/);
+    await s.typeIntoQuickInput('-5');
+    await s.quickInputValidationMessage(/not a whole number/);
+    // A valid value clears the error again (the prompt is shown).
+    await s.typeIntoQuickInput('20000');
+    await s.quickInputValidationMessage(/^How many terms/);
+    // Enter on an invalid value is refused: the box stays open.
+    await s.typeIntoQuickInput('abc', { submit: true });
+    await delay(300);
+    assert.ok(await s.quickInputVisible(), 'Enter with an invalid value must not accept the input box');
+
+    await s.pressKey('Escape');
+    await poll(async () => !(await s.quickInputVisible()), 'the input box to close on Escape', 10_000, 50);
+    await delay(2000); // a started job would have created its state and shown the status bar item by now
+    const dir = stateDirOf(s);
+    assert.ok(!fs.existsSync(dir), `no job may start: ${dir} exists`);
+    assert.equal(readIntent(s), undefined, 'no job.json may be written');
+    const after = await statusItem(s);
+    assert.ok(!after?.visible, `the status bar item stays hidden; got ${JSON.stringify(after)}`);
+    assert.ok(!extensionLogLines(s).some((l) => /started: |opened .* \(write\)/.test(l)), 'the log shows no job start');
+  });
+
+  it('status bar item shows the progress of a running job, increasing, then done; with aria-label and tooltip', async function () {
+    const s = await start('status-bar');
+    await waitForActivation(s);
+    await computeViaPalette(s, 4000);
+    const samples: { t: number; text: string; ariaLabel: string | null; spinning: boolean }[] = [];
+    const item = s.page.locator(`.statusbar-item[id="${STATUS_ITEM_ID}"]`).first();
+    const t0 = Date.now();
+    for (;;) {
+      const cur = await statusItem(s);
+      if (cur?.visible) {
+        const spinning = (await item.locator('.codicon-sync.codicon-modifier-spin').count()) > 0;
+        samples.push({ t: Date.now() - t0, text: cur.text, ariaLabel: cur.ariaLabel, spinning });
+        if (/done/.test(cur.text)) break;
+      }
+      if (Date.now() - t0 > 120_000) throw new Error(`no "done" within 120 s; last samples ${JSON.stringify(samples.slice(-3))}`);
+      await delay(100);
+    }
+    const running = samples.filter((x) => !/done/.test(x.text));
+    assert.ok(running.length >= 3, `expected several samples while running, got ${JSON.stringify(samples)}`);
+    for (const x of running) {
+      assert.match(x.text, RUNNING, `running text ${JSON.stringify(x.text)}`);
+      const [, done, pct] = RUNNING.exec(x.text)!;
+      assert.equal(Number(pct), Math.floor((100 * Number(done)) / 4000), `percentage in ${x.text}`);
+      assert.match(x.ariaLabel ?? '', new RegExp(`^Tangent numbers running: ${done} of 4000 terms, ${pct} percent, about .+ left$`), 'aria-label while running');
+      assert.ok(x.spinning, `the running item shows the spinning sync icon (${x.text})`);
+    }
+    const counts = running.map((x) => Number(RUNNING.exec(x.text)![1]));
+    for (let i = 1; i < counts.length; i++) assert.ok(counts[i] >= counts[i - 1], `the count went back: ${counts.join(', ')}`);
+    const distinct = new Set(counts).size;
+    assert.ok(distinct >= 3 && counts[counts.length - 1] > counts[0], `the count must visibly increase: ${counts.join(', ')}`);
+    const last = samples[samples.length - 1];
+    assert.equal(last.text, 'T 4000 · done');
+    assert.equal(last.ariaLabel, 'Tangent numbers done: 4000 terms');
+    assert.equal(await item.locator('.codicon-check').count(), 1, 'done shows the check icon');
+    assert.equal(await item.locator('a.statusbar-item-label').getAttribute('role'), 'button', 'accessibilityInformation role');
+    metrics.statusBar = { samples: running.length, distinctCounts: distinct, firstRunning: running[0].text, doneAfterMs: last.t };
+
+    // The tooltip (a Markdown hover) summarizes the job.
+    await item.hover();
+    const hover = s.page.locator('.workbench-hover, .monaco-hover').filter({ hasText: 'Tangent numbers' }).first();
+    await hover.waitFor({ state: 'visible', timeout: 10_000 });
+    const tip = await hover.innerText();
+    assert.match(tip, /Tangent numbers — done/);
+    assert.match(tip, /4000 of 4000 terms \(100%\)/);
+    assert.match(tip, /Click to show the terms/);
+
+    const stored = storedBfileHash(stateDirOf(s));
+    assert.equal(stored.sha256, referenceBfileHash(4000).sha256, 'b-file sha256 against PARI/GP (N = 4000)');
+  });
+
+  it('reloading the window mid-run resumes where the job was (not at term 1) and finishes with the reference terms', async function () {
+    const s = await start('reload-mid-run');
+    await waitForActivation(s);
+    await computeViaPalette(s, 4000);
+    const dir = stateDirOf(s);
+    const before = await poll(async () => {
+      const c = await storedCount(dir);
+      return c > 500 ? c : undefined;
+    }, 'more than 500 stored terms', 60_000, 20);
+    const since = extensionLogLines(s).length;
+    const t0 = Date.now();
+    await s.reloadWindow();
+    const note = await s.waitForNotification(/Resumed Tangent numbers at term \d+ of 4000/, 60_000);
+    const resumedAt = Number(/at term (\d+) of/.exec(note)![1]);
+    const resumeMs = Date.now() - t0;
+    assert.ok(resumedAt > 1, `resumed at term ${resumedAt}: it restarted`);
+    assert.ok(resumedAt >= before + 1, `resumed at term ${resumedAt}, but ${before} terms were stored before the reload`);
+    const found = await waitForExtensionLog(s, /found an unfinished job \(\d+ of 4000 terms\); resuming/, 30_000, since);
+    await waitForExtensionLog(s, new RegExp(`resumed at term ${resumedAt} of 4000 \\(`), 30_000, since);
+    // The old host's worker may still append a few terms while it stops (under the lock), so the new host's
+    // first look can see fewer terms than its worker then resumes after; never more.
+    const foundCount = Number(/\((\d+) of 4000/.exec(found)![1]);
+    assert.ok(foundCount >= before && foundCount <= resumedAt - 1, `found ${foundCount} stored terms; ${before} before the reload, resumed at ${resumedAt}`);
+    // If the new host came up while the old one still held the lock, it waited read-only and then took over.
+    const readOnlyPhase = extensionLogLines(s).slice(since).some((l) => /read-only: /.test(l));
+    if (readOnlyPhase) await waitForExtensionLog(s, /taking the job over/, 30_000, since);
+    await waitForStatus(s, /^T 4000 · done$/, 120_000);
+    const stored = storedBfileHash(dir);
+    assert.equal(stored.count, 4000);
+    assert.equal(stored.sha256, referenceBfileHash(4000).sha256, 'b-file sha256 against PARI/GP (N = 4000)');
+    metrics.reload = { storedBeforeReload: before, foundByNewHost: foundCount, resumedAtTerm: resumedAt, reloadToResumedNotificationMs: resumeMs, readOnlyPhase };
+  });
+
+  it('pause is kept across a reload (not resumed); Resume and Cancel from the palette; commands follow the state', async function () {
+    const s = await start('pause-reload');
+    await waitForActivation(s);
+    await computeViaPalette(s, LONG);
+    await waitForStatus(s, RUNNING_LONG, 30_000);
+    const dir = stateDirOf(s);
+    await poll(async () => (await storedCount(dir)) > 300, 'more than 300 stored terms', 60_000, 20);
+    await s.runCommand('Tangent Numbers: Pause');
+    const paused = await waitForStatus(s, new RegExp(`^T \\d+/${LONG} · paused$`), 30_000);
+    const k = statusDone(paused.text)!;
+    assert.ok(k < LONG, `paused before the end (${paused.text})`);
+    assert.equal(await storedCount(dir), k, 'the status bar shows the stored count');
+    assert.equal(readIntent(s)?.intent, 'paused');
+    let labels = await paletteLabels(s, 'Tangent Numbers:', /Compute/);
+    assert.ok(labels.includes('Tangent Numbers: Resume') && !labels.includes('Tangent Numbers: Pause'), `palette while paused: ${labels.join(' | ')}`);
+
+    const since = extensionLogLines(s).length;
+    await s.reloadWindow();
+    await waitForActivation(s, 60_000, since);
+    await waitForStatus(s, new RegExp(`^T ${k}/${LONG} · paused$`), 30_000);
+    await delay(3000);
+    assert.equal((await statusItem(s))?.text, `T ${k}/${LONG} · paused`, 'still paused 3 s after the reload');
+    assert.equal(await storedCount(dir), k, 'no terms were computed after the reload');
+    assert.deepEqual((await s.notifications()).filter((n) => /Resumed/.test(n)), [], 'no "Resumed" notification for a paused job');
+    assert.ok(!extensionLogLines(s).slice(since).some((l) => /resuming|resumed at term/.test(l)), 'the log shows no resume');
+
+    await s.runCommand('Tangent Numbers: Resume');
+    await waitForStatus(s, RUNNING_LONG, 30_000);
+    assert.equal(readIntent(s)?.intent, 'run');
+    await poll(async () => (await storedCount(dir)) > k, 'the resumed job to store more terms', 60_000, 20);
+    await waitForExtensionLog(s, new RegExp(`resumed at term ${k + 1} of ${LONG}`), 30_000, since);
+    labels = await paletteLabels(s, 'Tangent Numbers:', /Compute/);
+    assert.ok(labels.includes('Tangent Numbers: Pause') && labels.includes('Tangent Numbers: Cancel'), `palette while running: ${labels.join(' | ')}`);
+
+    await s.runCommand('Tangent Numbers: Cancel');
+    const cancelled = await waitForStatus(s, new RegExp(`^T \\d+/${LONG} · cancelled$`), 30_000);
+    const c = statusDone(cancelled.text)!;
+    assert.ok(c >= k, `cancelled at ${c}, below the ${k} terms stored when paused`);
+    assert.equal(readIntent(s)?.intent, 'cancelled');
+    await delay(1000);
+    assert.equal(await storedCount(dir), c, 'nothing is computed after cancel');
+    labels = await paletteLabels(s, 'Tangent Numbers:', /Compute/);
+    assert.ok(!labels.includes('Tangent Numbers: Pause') && !labels.includes('Tangent Numbers: Cancel') && labels.includes('Tangent Numbers: Resume'),
+      `palette when cancelled: ${labels.join(' | ')}`);
+    metrics.pause = { pausedAt: k, cancelledAt: c };
+  });
+
+  it('a second window on the same folder gets its own storage: the running job in the first is untouched and correct', async function () {
+    const s = await start('second-window');
+    await waitForActivation(s);
+    await computeViaPalette(s, 4000);
+    await waitForStatus(s, RUNNING, 30_000);
+    const since = extensionLogLines(s).length;
+    extraPage = await s.openAdditionalWindow();
+    // VS Code gives a second window on a folder whose workspace storage is in use a storage of its own
+    // (<hash>-1), so the two extension hosts never share a state directory.
+    const line = await waitForExtensionLog(s, /\[info\] storage: /, 60_000, since);
+    const second = line.slice(line.indexOf('storage: ') + 'storage: '.length);
+    assert.notEqual(second, storageRoot(s), 'the second window has its own storageUri');
+    assert.match(second, /-1\/tangent-numbers\.tangent-numbers$/);
+    const first = await statusItem(s);
+    assert.match(first?.text ?? '', /^T \d+\/4000 · \d+% · |^T 4000 · done$/, 'the first window still runs its job');
+    await delay(1000);
+    const other = await statusItem(s, extraPage);
+    assert.ok(!other?.visible, `the second window has no job, so no status bar item: ${JSON.stringify(other)}`);
+    await waitForStatus(s, /^T 4000 · done$/, 120_000);
+    const stored = storedBfileHash(stateDirOf(s));
+    assert.equal(stored.count, 4000);
+    assert.equal(stored.sha256, referenceBfileHash(4000).sha256, 'b-file sha256 against PARI/GP (N = 4000)');
+    assert.ok(!fs.existsSync(path.join(second, 'state')), 'the second window created no state of its own');
+  });
+
+  it('while another process writes the job, the window shows it read-only ($(lock)) and follows it; the terms match', async function () {
+    const s = await start('read-only');
+    await waitForActivation(s);
+    const dir = stateDirOf(s);
+    const cli = await startOtherWriter(dir);
+
+    await computeViaPalette(s, 4000);
+    const ro = await waitForStatus(s, /^T \d+\/4000 · \d+%$/, 30_000);
+    const item = s.page.locator(`.statusbar-item[id="${STATUS_ITEM_ID}"]`).first();
+    assert.equal(await item.locator('.codicon-lock').count(), 1, `the read-only item shows the lock icon (${ro.text})`);
+    assert.match(ro.ariaLabel ?? '', /^Tangent numbers computed by another window or process: \d+ of 4000 terms, read-only here$/);
+    await waitForExtensionLog(s, /\[warning\] read-only: another process \(pid \d+/, 10_000);
+    // The window follows the other writer's progress from the stored terms, without writing.
+    const seen = new Set<number>();
+    await poll(async () => {
+      const cur = await statusItem(s);
+      const d = statusDone(cur?.text ?? '');
+      if (d !== undefined) seen.add(d);
+      return d === 4000 ? cur : undefined;
+    }, 'the read-only item to reach 4000/4000', 120_000, 100);
+    assert.ok(seen.size >= 2, `the read-only window followed the progress: ${[...seen].join(', ')}`);
+    assert.equal(await cli.exit, 0, `the CLI failed:\n${cli.output()}`);
+    // Once the other writer has let go of the finished job, the window shows it done.
+    await waitForStatus(s, /^T 4000 · done$/, 30_000);
+    await waitForExtensionLog(s, /the other writer finished the job \(4000 terms\)/, 10_000);
+    const stored = storedBfileHash(dir);
+    assert.equal(stored.count, 4000);
+    assert.equal(stored.sha256, referenceBfileHash(4000).sha256, 'b-file sha256 against PARI/GP (N = 4000)');
+    metrics.readOnly = { countsSeen: seen.size, firstReadOnlyText: ro.text };
+  });
+
+  it('when the other writer dies mid-run, the read-only window takes the job over and finishes it correctly', async function () {
+    const s = await start('take-over');
+    await waitForActivation(s);
+    const dir = stateDirOf(s);
+    const cli = await startOtherWriter(dir);
+    await computeViaPalette(s, 4000);
+    await waitForStatus(s, /^T \d+\/4000 · \d+%$/, 30_000);
+    assert.equal(await s.page.locator(`.statusbar-item[id="${STATUS_ITEM_ID}"] .codicon-lock`).count(), 1, 'read-only while the CLI writes');
+    await poll(async () => (await storedCount(dir)) > 1000, 'the CLI to store 1000 terms', 60_000, 20);
+    cli.process.kill('SIGKILL');
+    await cli.exit;
+    const stored = await storedCount(dir);
+    assert.ok(stored < 4000, `the CLI was killed before the end (${stored} terms)`);
+    const since = extensionLogLines(s).length;
+    await waitForExtensionLog(s, /the other writer stopped at term \d+; taking the job over/, 15_000, since);
+    await waitForExtensionLog(s, /took over stale lock of pid \d+/, 15_000, since);
+    const resumed = await waitForExtensionLog(s, /resumed at term \d+ of 4000/, 15_000, since);
+    const at = Number(/resumed at term (\d+)/.exec(resumed)![1]);
+    assert.equal(at, stored + 1, `the window continued after the ${stored} stored terms`);
+    await waitForStatus(s, /^T 4000 · done$/, 120_000);
+    const final = storedBfileHash(dir);
+    assert.equal(final.count, 4000);
+    assert.equal(final.sha256, referenceBfileHash(4000).sha256, 'b-file sha256 against PARI/GP (N = 4000)');
+    metrics.takeOver = { storedWhenOtherWriterDied: stored, resumedAtTerm: at };
+  });
+
+  describe('installed from a .vsix (as a user installs it)', function () {
+    let vsix: string;
+
+    before(async function () {
+      this.timeout(300_000);
+      const t0 = Date.now();
+      vsix = await packageVsix(tempDir('tangent-vsix-'));
+      metrics.vsceMs = Date.now() - t0;
+      // tempDir() entries are removed after each test; keep this one for the whole describe.
+      tempDirs.splice(tempDirs.indexOf(path.dirname(vsix)), 1);
+    });
+
+    after(function () {
+      if (vsix) fs.rmSync(path.dirname(vsix), { recursive: true, force: true });
+    });
+
+    async function startInstalled(label: string, settings?: Record<string, unknown>): Promise<VSCodeSession> {
+      const extensionsDir = tempDir('tangent-exts-');
+      const out = await VSCodeSession.installVsix(vsix, extensionsDir);
+      assert.match(out, /successfully installed/i);
+      const s = await start(label, { extensionDevelopmentPath: undefined, extensionsDir, settings });
+      const installed = fs.readdirSync(extensionsDir).filter((d) => d.startsWith('tangent-numbers.tangent-numbers-'));
+      assert.equal(installed.length, 1, `the .vsix is installed in ${extensionsDir}: ${installed.join(', ')}`);
+      return s;
+    }
+
+    /** Activation of the installed copy (no development extension is loaded in these sessions). */
+    async function waitForInstalledActivation(s: VSCodeSession): Promise<void> {
+      await waitForActivation(s);
+      assert.ok(!s.serverLogs.some((l) => /Loading development extension/.test(l)), 'no development extension was loaded');
+    }
+
+    it('SIGKILL of the extension host mid-run: the restarted host resumes from the stored terms and the checkpointed blocks', async function () {
+      const interval = 1;
+      const s = await startInstalled('sigkill', { 'tangentNumbers.checkpointIntervalSeconds': interval });
+      await waitForInstalledActivation(s);
+      await computeViaPalette(s, 4000);
+      const dir = stateDirOf(s);
+      // Kill right after a checkpoint that holds in-progress blocks and before the next commit, so the
+      // restart has block states to continue (the usual case; the test makes it certain).
+      await poll(async () => {
+        if ((await storedCount(dir)) < 800) return undefined;
+        const snap = latestSnapshot(dir);
+        return snap && snap.position === snap.count && snap.blocks.length > 0 ? snap : undefined;
+      }, 'a checkpoint with in-progress blocks after 800 terms', 90_000, 20);
+      const since = extensionLogLines(s).length;
+      const killed = await s.killExtensionHost('SIGKILL');
+      const killedAt = Date.now();
+      // The files as the killed process left them: what the next start has to work from.
+      const snap = latestSnapshot(dir)!;
+      assert.ok(snap, 'a snapshot exists');
+      const stored = snap.count;
+      const snapshotAgeMs = killedAt - Date.parse(snap.createdAt);
+      const chain: string[] = [];
+      for (let next = stored + 1; ;) {
+        const b = snap.blocks.find((x) => Number(x.split('..')[0]) === next);
+        if (!b) break;
+        chain.push(b);
+        next = Number(b.split('..')[1]) + 1;
+      }
+      assert.ok(chain.length > 0, `the snapshot holds no block continuing term ${stored + 1}: ${JSON.stringify(snap)}`);
+
+      await s.waitForExtensionHost({ exclude: killed, timeoutMs: 30_000 });
+      const note = await s.waitForNotification(/Resumed Tangent numbers at term \d+ of 4000/, 60_000);
+      const resumedAt = Number(/at term (\d+) of/.exec(note)![1]);
+      const restartMs = Date.now() - killedAt;
+      assert.equal(resumedAt, stored + 1, `the stored terms 1..${stored} are kept and not recomputed`);
+      await waitForExtensionLog(s, /took over stale lock of pid \d+/, 30_000, since);
+      await waitForExtensionLog(s, new RegExp(`resumed at term ${stored + 1} of 4000 \\(snapshot generation ${snap.generation} at term ${snap.position}\\)`), 30_000, since);
+      const cont = await waitForExtensionLog(s, /continuing \d+ block\(s\) from their checkpointed state: /, 30_000, since);
+      assert.ok(cont.endsWith(`continuing ${chain.length} block(s) from their checkpointed state: ${chain.join(', ')}`), `expected the blocks ${chain.join(', ')}: ${cont}`);
+      await waitForStatus(s, /^T 4000 · done$/, 120_000);
+      assert.ok(!extensionLogLines(s).slice(since).some((l) => /could not resume block/.test(l)), 'every checkpointed block state was usable');
+      // At most one checkpoint interval of in-progress work was lost (timer granularity: half an interval).
+      assert.ok(snapshotAgeMs <= interval * 1000 * 1.5 + 500, `the newest snapshot was ${snapshotAgeMs} ms old at the kill`);
+      const final = storedBfileHash(dir);
+      assert.equal(final.count, 4000);
+      assert.equal(final.sha256, referenceBfileHash(4000).sha256, 'b-file sha256 against PARI/GP (N = 4000)');
+      metrics.sigkill = { storedAtKill: stored, snapshotGeneration: snap.generation, snapshotAgeMsAtKill: snapshotAgeMs, resumedAtTerm: resumedAt, continuedBlocks: chain, killToResumedNotificationMs: restartMs };
+    });
+
+    it('end to end as a user: F1, "Tangent Numbers: Compute…", 500, done; stored terms = OEIS b000182.txt; export via palette and save dialog', async function () {
+      const s = await startInstalled('e2e-vsix');
+      await waitForInstalledActivation(s); // the activity bar shows the extension: its commands are in the palette
+      const page = s.page;
+
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible', timeout: 10_000 });
+      await page.keyboard.type(COMPUTE);
+      await waitForFocusedRow(s, COMPUTE);
+      await page.keyboard.press('Enter');
+      await waitForQuickInputTitle(s, /^Tangent Numbers: Compute$/);
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type('500');
+      await page.keyboard.press('Enter');
+      const t0 = Date.now();
+      await waitForStatus(s, /^T 500 · done$/, 60_000);
+      metrics.e2eComputeMs = Date.now() - t0;
+      const stored = storedBfile(stateDirOf(s));
+      const reference = referenceBfile500();
+      assert.equal(stored.length, reference.length, 'b-file size of T(1..500)');
+      assert.ok(stored.equals(reference), 'the stored terms T(1..500) equal OEIS b000182.txt byte for byte');
+
+      // Export: format and range pickers, then the save dialog (in code-server a quick input taking a path).
+      const outDir = tempDir('tangent-export-');
+      const target = path.join(outDir, 'b000182-export.txt');
+      await page.keyboard.press('F1');
+      await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible', timeout: 10_000 });
+      await page.keyboard.type('Tangent Numbers: Export…');
+      await waitForFocusedRow(s, 'Tangent Numbers: Export…');
+      await page.keyboard.press('Enter');
+      await waitForQuickInputTitle(s, /Export — format/);
+      await waitForFocusedRow(s, 'OEIS b-file');
+      await page.keyboard.press('Enter');
+      await waitForQuickInputTitle(s, /Export — which terms/);
+      await waitForFocusedRow(s, 'All 500 finished terms');
+      await page.keyboard.press('Enter');
+      await waitForQuickInputTitle(s, /Tangent Numbers: Export/);
+      await poll(async () => /b000182\.txt$/.test(await quickInputValue(s)), 'the save dialog to propose b000182.txt', 15_000, 50);
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type(target);
+      await waitForQuickInputIdle(s); // the dialog reads the typed folder before it accepts
+      assert.equal(await quickInputValue(s), target);
+      await page.keyboard.press('Enter');
+      const done = await s.waitForNotification(/exported 500 terms to /, 30_000);
+      assert.ok(done.includes(target), `notification names the file: ${done}`);
+      const exported = fs.readFileSync(target);
+      assert.ok(exported.equals(reference), 'the exported b-file equals OEIS b000182.txt byte for byte');
+    });
+  });
+});
