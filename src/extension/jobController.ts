@@ -136,6 +136,8 @@ export class JobController extends Disposable {
       target,
       checkpointIntervalMs: settings.checkpointIntervalSeconds * 1000,
       maxOldGenerationSizeMb: settings.workerMemoryLimitMb,
+      // Leave the editor a core of its own unless the user asks otherwise.
+      parallelism: settings.threads > 0 ? settings.threads : Math.max(1, os.availableParallelism() - 1),
       workerDir: this.workerDir,
     });
     this.runner = runner;

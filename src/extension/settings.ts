@@ -7,6 +7,8 @@ export interface Settings {
   checkpointIntervalSeconds: number;
   resumeOnStartup: boolean;
   workerMemoryLimitMb: number;
+  /** Block-computing threads; 0 = all cores but one. */
+  threads: number;
 }
 
 /** Reads `tangentNumbers.*`, clamping values a hand-edited settings.json might put out of range. */
@@ -19,5 +21,6 @@ export function getSettings(): Settings {
     checkpointIntervalSeconds: clampInt(c.get('checkpointIntervalSeconds'), 1, 600, 5),
     resumeOnStartup: c.get('resumeOnStartup') !== false,
     workerMemoryLimitMb: clampInt(c.get('workerMemoryLimitMb'), 128, 16384, 1024),
+    threads: clampInt(c.get('threads'), 0, 64, 0),
   };
 }

@@ -89,6 +89,7 @@ suite('extension: activation and contributions', () => {
       checkpointIntervalSeconds: 5,
       resumeOnStartup: true,
       workerMemoryLimitMb: 1024,
+      threads: 0,
     };
     for (const [key, value] of Object.entries(defaults)) {
       const inspected = c.inspect(key);

@@ -84,6 +84,7 @@ describe('manifest (package.json)', () => {
       'tangentNumbers.checkpointIntervalSeconds': { type: 'integer', default: 5 },
       'tangentNumbers.resumeOnStartup': { type: 'boolean', default: true },
       'tangentNumbers.workerMemoryLimitMb': { type: 'integer', default: 1024 },
+      'tangentNumbers.threads': { type: 'integer', default: 0 },
     };
     assert.deepEqual(Object.keys(props).sort(), Object.keys(expected).sort());
     for (const [key, e] of Object.entries(expected)) {
