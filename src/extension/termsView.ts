@@ -11,6 +11,8 @@ const UPDATES_PER_SECOND = 4;
 /** Reads queued beyond this are refused (a well-behaved webview keeps a few in flight). */
 const MAX_QUEUED_READS = 16;
 const MAX_MALFORMED_LOGGED = 50;
+/** Likewise for requests refused because too many are pending (only a misbehaving webview gets there). */
+const MAX_REFUSED_LOGGED = 50;
 
 /** Leading + trailing throttle: runs at once when idle, else once at the end of the interval. */
 class Throttle implements vscode.Disposable {
@@ -62,6 +64,8 @@ export class TermsViewProvider extends Disposable implements vscode.WebviewViewP
   private queuedReads = 0;
   /** Malformed messages logged so far (a misbehaving webview must not flood the log). */
   private malformed = 0;
+  /** Requests refused for too many pending ones, so far (logged up to MAX_REFUSED_LOGGED). */
+  private refused = 0;
 
   private readonly jobUpdates = this.register(
     new Throttle(1000 / UPDATES_PER_SECOND, () => this.post({ type: 'job', job: this.controller.current, now: Date.now() })),
@@ -187,7 +191,9 @@ export class TermsViewProvider extends Disposable implements vscode.WebviewViewP
   /** Runs store reads one after another; a failure is logged, never thrown to the message loop. */
   private enqueue(what: FromWebview['type'], read: (epoch: number) => Promise<void>): void {
     if (what !== 'ready' && this.queuedReads >= MAX_QUEUED_READS) {
-      this.log.warn(`terms view: too many pending requests; ignored ${what}`);
+      this.refused++;
+      if (this.refused <= MAX_REFUSED_LOGGED) this.log.warn(`terms view: too many pending requests; ignored ${what}`);
+      if (this.refused === MAX_REFUSED_LOGGED) this.log.warn('terms view: further requests refused for too many pending ones are ignored without logging');
       return;
     }
     this.queuedReads++;

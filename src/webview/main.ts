@@ -741,7 +741,7 @@ function milestones(previous: JobView | undefined, v: JobView): void {
         announce(`Error: ${v.message ?? 'the job failed'}. The stored terms are intact.`);
         break;
       case 'readonly':
-        announce('Another window is computing this job; shown read-only.');
+        announce('Another window or process is computing this job; shown read-only.');
         break;
       case 'none':
         announce('No job.');
@@ -967,6 +967,9 @@ function jump(): void {
   } else {
     setHint('', false);
   }
+  // The hint may have wrapped the toolbar onto another line (or unwrapped it), resizing the rows' viewport
+  // before the ResizeObserver tells: measure now, or the target row may end up below the bottom edge.
+  measure();
   focusRow(n, 'top');
 }
 
