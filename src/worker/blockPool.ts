@@ -39,6 +39,8 @@ export class BlockPool {
     private readonly stateEveryMs: number,
     private readonly log: (message: string) => void,
     maxOldGenerationSizeMb?: number,
+    /** Called after a block reported a new state (the job worker may checkpoint it right away). */
+    private readonly onState: () => void = () => undefined,
   ) {
     const workerData: BlockWorkerData = { control };
     for (let i = 0; i < size; i++) {
@@ -91,7 +93,10 @@ export class BlockPool {
     const r = this.running.get(msg.id);
     switch (msg.type) {
       case 'state':
-        if (r) r.task.latestState = msg.state;
+        if (r) {
+          r.task.latestState = msg.state;
+          this.onState();
+        }
         return;
       case 'log':
         this.log(msg.message);

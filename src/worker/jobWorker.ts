@@ -99,7 +99,19 @@ async function main(): Promise<void> {
 
     // Block states are posted twice per checkpoint interval so a checkpoint never holds a stale one.
     const stateEveryMs = data.checkpointIntervalMs > 0 ? Math.max(50, data.checkpointIntervalMs / 2) : 1e12;
-    pool = new BlockPool(data.blockWorkerScript, Math.max(1, data.parallelism), data.control, stateEveryMs, (m) => post({ type: 'log', level: 'warn', message: m }), data.maxOldGenerationSizeMb);
+    const checkpointIfDue = () => {
+      if (data.checkpointIntervalMs > 0 && lastCheckpoint !== null && performance.now() - lastCheckpoint >= data.checkpointIntervalMs) checkpoint();
+    };
+    pool = new BlockPool(
+      data.blockWorkerScript,
+      Math.max(1, data.parallelism),
+      data.control,
+      stateEveryMs,
+      (m) => post({ type: 'log', level: 'warn', message: m }),
+      data.maxOldGenerationSizeMb,
+      // A fresh block state is the best moment for a due checkpoint: it then loses the least work.
+      checkpointIfDue,
+    );
     const resumable = new Map(restored.pendingBlocks.map((b) => [b.from, b]));
 
     let stopPoll: NodeJS.Timeout | undefined;
@@ -111,9 +123,7 @@ async function main(): Promise<void> {
     });
     const checkpointTimer =
       data.checkpointIntervalMs > 0
-        ? setInterval(() => {
-            if (lastCheckpoint !== null && performance.now() - lastCheckpoint >= data.checkpointIntervalMs) checkpoint();
-          }, Math.min(1000, data.checkpointIntervalMs / 2))
+        ? setInterval(checkpointIfDue, Math.min(1000, data.checkpointIntervalMs / 2))
         : undefined;
 
     let reason: StopReason | undefined;
