@@ -487,6 +487,13 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
       await waitForQuickInputIdle(s); // the dialog reads the typed folder before it accepts
       assert.equal(await quickInputValue(s), target);
       await page.keyboard.press('Enter');
+      // The simple file dialog may still be reading the folder and swallow that Enter (seen on a busy
+      // machine): while it stays open on the same path, accept again.
+      await poll(async () => {
+        if (!(await s.quickInputVisible())) return true;
+        if ((await quickInputValue(s)) === target) await page.keyboard.press('Enter');
+        return undefined;
+      }, 'the save dialog to accept the path', 20_000, 1500);
       const done = await s.waitForNotification(/exported 500 terms to /, 30_000);
       assert.ok(done.includes(target), `notification names the file: ${done}`);
       const exported = fs.readFileSync(target);
