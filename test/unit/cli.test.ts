@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { StateDir } from '../../src/store';
 import { termsInCheckpointedBlocks } from '../../src/worker/jobState';
 import { REFERENCE_BFILE, REFERENCE_HASHES } from './reference';
+import { mulberry32 } from './testUtil';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
@@ -40,17 +41,6 @@ function durableProgress(dir: string): number {
   }
 }
 
-/** mulberry32: small seeded PRNG so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function waitForStderr(child: ChildProcess, re: RegExp, timeoutMs = 30000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -100,7 +90,7 @@ describe('CLI', function () {
   it('survives 50 SIGKILLs at seeded random moments and ends with the PARI/GP reference b-file (N = 6000)', async function () {
     this.timeout(600000);
     const seed = Number(process.env.TN_FAULT_SEED ?? 20261125);
-    const random = prng(seed);
+    const random = mulberry32(seed);
     const dir = tmpDir('kill');
     const state = path.join(dir, 'state');
     const out = path.join(dir, 'b6000.txt');

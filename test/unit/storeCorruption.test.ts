@@ -5,60 +5,15 @@ import * as assert from 'assert';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import nodeFs = require('fs'); // the real module object, for monkey-patching
-import * as os from 'os';
 import * as path from 'path';
 import { AsyncTermReader, StateDir, StoreError, crc32c } from '../../src/store';
 import type { Term } from '../../src/store';
+import { REF_TERMS, fixturePath, tempDirs, expectStoreError, mulberry32 } from './testUtil';
 
-// ---- shared test helpers (kept local: each store test file is standalone)
-function fixturePath(): string {
-  for (const start of [__dirname, process.cwd()]) {
-    for (let d = start; ; d = path.dirname(d)) {
-      const p = path.join(d, 'test', 'fixtures', 'b000182.txt');
-      if (fs.existsSync(p)) return p;
-      if (path.dirname(d) === d) break;
-    }
-  }
-  throw new Error('test/fixtures/b000182.txt not found');
-}
-const REF: Term[] = fs
-  .readFileSync(fixturePath(), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() && !l.startsWith('#'))
-  .map((l) => {
-    const [n, d] = l.trim().split(/\s+/);
-    return { n: Number(n), digits: d };
-  });
-const roots: string[] = [];
-function tmpDir(tag: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), `tn-store-${tag}-`));
-  roots.push(d);
-  return d;
-}
+const REF: Term[] = REF_TERMS;
+const { roots, tmpDir } = tempDirs('tn-store');
 function snapHeader(position: number) {
   return { sequence: 'A000182' as const, algorithm: 'seidel', position, target: 500 };
-}
-function expectStoreError(fn: () => unknown, code: string): StoreError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof StoreError, `expected StoreError ${code}, got ${String((e as Error)?.stack ?? e)}`);
-    assert.strictEqual(e.code, code, e.message);
-    assert.ok(!e.message.includes('\n'), 'message must be one line');
-    return e;
-  }
-  assert.fail(`expected StoreError ${code}`);
-}
-/** Small seeded PRNG so a failing case can be replayed with STORE_TEST_SEED. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 const SEED = process.env.STORE_TEST_SEED ? Number(process.env.STORE_TEST_SEED) : (Date.now() ^ (process.pid << 8)) >>> 0;
 /** Every file under dir (relative path -> bytes; directories as null), for "nothing changed" checks. */

@@ -4,45 +4,12 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { StateDir, StoreError } from '../../src/store';
+import { StateDir } from '../../src/store';
 import type { Term } from '../../src/store';
+import { REF_TERMS, tempDirs, expectStoreError } from './testUtil';
 
-// ---- shared test helpers (kept local: each store test file is standalone)
-function fixturePath(): string {
-  for (const start of [__dirname, process.cwd()]) {
-    for (let d = start; ; d = path.dirname(d)) {
-      const p = path.join(d, 'test', 'fixtures', 'b000182.txt');
-      if (fs.existsSync(p)) return p;
-      if (path.dirname(d) === d) break;
-    }
-  }
-  throw new Error('test/fixtures/b000182.txt not found');
-}
-const REF: Term[] = fs
-  .readFileSync(fixturePath(), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() && !l.startsWith('#'))
-  .map((l) => {
-    const [n, d] = l.trim().split(/\s+/);
-    return { n: Number(n), digits: d };
-  });
-const roots: string[] = [];
-function tmpDir(tag: string): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), `tn-store-${tag}-`));
-  roots.push(d);
-  return d;
-}
-function expectStoreError(fn: () => unknown, code: string): StoreError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof StoreError, `expected StoreError ${code}, got ${String(e)}`);
-    assert.strictEqual(e.code, code, e.message);
-    assert.ok(!e.message.includes('\n'), 'message must be one line');
-    return e;
-  }
-  assert.fail(`expected StoreError ${code}`);
-}
+const REF: Term[] = REF_TERMS;
+const { roots, tmpDir } = tempDirs('tn-store');
 const storeModule = path.resolve(__dirname, '../../src/store/index.js');
 // ----
 
