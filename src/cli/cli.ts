@@ -5,7 +5,7 @@ import { FORMATS, footer, header, isExportFormat, line, type ExportFormat } from
 import { ExportError, exportTerms } from '../store/exportFile';
 import { AsyncTermReader, StateDir, StoreError } from '../store';
 import type { Term } from '../engine/engine';
-import type { ProgressInfo } from '../shared/protocol';
+import type { ProgressInfo } from '../common/protocol';
 import { JobRunner } from '../worker/runner';
 
 const USAGE = `usage: tangent-numbers --count N --state DIR [--out FILE|-] [--format ${FORMATS.join('|')}]

@@ -6,7 +6,7 @@ import { FORMATS, FORMAT_LABELS, isExportFormat, type ExportFormat } from '../en
 import { ExportError, exportTerms } from '../store/exportFile';
 import type { JobController } from './jobController';
 import { getSettings } from './settings';
-import { isIntegerIn, isRecord } from '../shared/protocol';
+import { isIntegerIn, isRecord } from '../common/protocol';
 
 export const VIEW_ID = 'tangentNumbers.terms';
 

@@ -1,6 +1,6 @@
 // Entry point: wires the controller, the status bar, the terms view and the commands. No work here.
 import * as vscode from 'vscode';
-import type { JobView } from '../shared/protocol';
+import type { JobView } from '../common/protocol';
 import { VIEW_ID, computeCommand, exportCommand, type ComputeArgs, type ExportArgs } from './commands';
 import { JobController } from './jobController';
 import { getSettings } from './settings';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { JobState, JobView, JobWorkerEvent } from '../shared/protocol';
+import type { JobState, JobView, JobWorkerEvent } from '../common/protocol';
 import { AsyncTermReader } from '../store';
 import { LOCK_FILE, isPidAlive } from '../store/lock';
 import { JobRunner, type JobOutcome } from '../worker/runner';

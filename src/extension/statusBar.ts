@@ -1,6 +1,6 @@
 // The status bar item: short while running, hidden when there is no job, click shows the terms.
 import * as vscode from 'vscode';
-import type { JobView } from '../shared/protocol';
+import type { JobView } from '../common/protocol';
 import { Disposable } from './disposable';
 import { formatBytes, formatDuration, percent, spokenDuration } from './format';
 

@@ -2,7 +2,7 @@
 // The host never sends all terms: the webview asks for pages of row summaries and for single full values.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { TERMS_PAGE_LIMIT, parseFromWebview, summarizeTerm, type FromWebview, type ToWebview } from '../shared/protocol';
+import { TERMS_PAGE_LIMIT, parseFromWebview, summarizeTerm, type FromWebview, type ToWebview } from '../common/protocol';
 import { Disposable } from './disposable';
 import type { JobController } from './jobController';
 

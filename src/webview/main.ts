@@ -1,6 +1,6 @@
 // The Terms view's script (browser, no Node): renders the job cell and a virtualized table of T(n).
 // Data comes in pages of row summaries on request; the full value of a term only on expand or copy.
-import { TERMS_MAX_N, TERMS_PAGE_LIMIT, type FromWebview, type JobState, type JobView, type TermSummary, type ToWebview } from '../shared/protocol';
+import { TERMS_MAX_N, TERMS_PAGE_LIMIT, type FromWebview, type JobState, type JobView, type TermSummary, type ToWebview } from '../common/protocol';
 
 interface VsCodeApi {
   postMessage(msg: FromWebview): void;

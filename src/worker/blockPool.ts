@@ -2,7 +2,7 @@
 // and deterministic; each running block reports its resumable state, which the job worker keeps
 // in its checkpoints, so killing everything mid-block loses at most one state interval of work.
 import { Worker } from 'node:worker_threads';
-import type { BlockRequest, BlockResult, BlockWorkerData } from '../shared/protocol';
+import type { BlockRequest, BlockResult, BlockWorkerData } from '../common/protocol';
 
 export class PoolStopped extends Error {
   override name = 'PoolStopped';

@@ -3,7 +3,7 @@
 // job's control word after every term, so a pause or cancel stops it within one term.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlockStopped, createBlockComputer } from '../engine/engine';
-import { ControlState, type BlockRequest, type BlockResult, type BlockWorkerData } from '../shared/protocol';
+import { ControlState, type BlockRequest, type BlockResult, type BlockWorkerData } from '../common/protocol';
 import { lowerThreadPriority } from './threadPriority';
 
 if (!parentPort) throw new Error('blockWorker must run in a worker thread');

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { planNext, type TangentEngine } from '../engine/engine';
 import { StateDir, StoreError } from '../store';
-import { ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../shared/protocol';
+import { ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../common/protocol';
 import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
 import { restoreEngine, writeCheckpoint, type PendingBlock } from './jobState';
 import { ProgressTracker } from './progress';

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { releaseLockIfToken } from '../store/lock';
-import { ControlState, type JobWorkerData, type JobWorkerEvent, type JobWorkerRequest, type ProgressInfo, type StopReason } from '../shared/protocol';
+import { ControlState, type JobWorkerData, type JobWorkerEvent, type JobWorkerRequest, type ProgressInfo, type StopReason } from '../common/protocol';
 
 export interface JobOptions {
   stateDir: string;

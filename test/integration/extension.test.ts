@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { TangentNumbersApi } from '../../src/extension/extension';
-import type { JobState, JobView } from '../../src/shared/protocol';
+import type { JobState, JobView } from '../../src/common/protocol';
 import { poll, referenceBfileHash, storedBfileHash, storedCount } from '../harness/references';
 
 const EXTENSION_ID = 'tangent-numbers.tangent-numbers';

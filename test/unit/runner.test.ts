@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { JobWorkerEvent } from '../../src/shared/protocol';
+import type { JobWorkerEvent } from '../../src/common/protocol';
 import { StateDir } from '../../src/store';
 import { JobRunner } from '../../src/worker/runner';
 import { REFERENCE } from './reference';

@@ -8,7 +8,7 @@ import {
   parseFromWebview,
   summarizeTerm,
   type FromWebview,
-} from '../../src/shared/protocol';
+} from '../../src/common/protocol';
 
 describe('terms view protocol: parseFromWebview', () => {
   const valid: FromWebview[] = [
