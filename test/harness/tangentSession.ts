@@ -85,12 +85,13 @@ export interface StatusSample {
 export async function statusItem(session: VSCodeSession, page: Page = session.page): Promise<StatusSample | undefined> {
   const item = page.locator(`.monaco-workbench .part.statusbar .statusbar-item[id="${STATUS_ITEM_ID}"]`).first();
   if ((await item.count()) === 0) return undefined;
-  const [text, ariaLabel, visible] = await Promise.all([
-    item.innerText().then((t) => t.trim()).catch(() => ''),
-    item.getAttribute('aria-label').catch(() => null),
-    item.isVisible().catch(() => false),
-  ]);
-  return { text, ariaLabel, visible };
+  // One read in the page, so text and aria-label come from the same render (the item updates ~4×/s).
+  return item
+    .evaluate((el) => {
+      const h = el as HTMLElement;
+      return { text: h.innerText.trim(), ariaLabel: h.getAttribute('aria-label'), visible: h.offsetWidth > 0 && h.offsetHeight > 0 && getComputedStyle(h).visibility !== 'hidden' };
+    })
+    .catch(() => undefined);
 }
 
 /** Waits until the status bar item (in `page`) is visible with text matching `re`; returns the sample. */
