@@ -7,6 +7,13 @@
 /** Values of the shared control word the host writes and the worker polls between terms. */
 export const ControlState = { Run: 0, Pause: 1, Cancel: 2 } as const;
 export type ControlState = (typeof ControlState)[keyof typeof ControlState];
+/**
+ * The job's control words, Int32 slots of one SharedArrayBuffer (threads read them after every term):
+ * the run state set by the host, and a counter the job worker bumps when a checkpoint wants the state
+ * of every running block.
+ */
+export const ControlSlot = { State: 0, StateRequest: 1 } as const;
+export const CONTROL_BYTES = 8;
 
 export interface JobWorkerData {
   stateDir: string;
@@ -17,7 +24,7 @@ export interface JobWorkerData {
   durable: boolean;
   /** Number of block-computing threads (1 = compute on the job worker itself). */
   parallelism: number;
-  /** SharedArrayBuffer holding one Int32 control word (ControlState). */
+  /** SharedArrayBuffer of CONTROL_BYTES holding the control words (ControlSlot). */
   control: SharedArrayBuffer;
   /** Path of the block worker script (next to the job worker in dist/). */
   blockWorkerScript: string;
@@ -46,7 +53,7 @@ export type JobWorkerEvent =
   | { type: 'progress'; progress: ProgressInfo }
   /** Terms from..to are durable in the store (appended and fsynced). */
   | { type: 'committed'; from: number; to: number; done: number }
-  | { type: 'checkpoint'; generation: number; position: number; bytes: number; ms: number }
+  | { type: 'checkpoint'; generation: number; position: number; bytes: number; ms: number; /** Blocks in progress it holds, "from..to". */ blocks: string[] }
   | { type: 'stopped'; reason: StopReason; progress: ProgressInfo }
   | { type: 'failed'; code: string; message: string };
 
@@ -54,10 +61,11 @@ export type JobWorkerRequest = { type: 'setTarget'; target: number };
 
 // Block workers (spawned by the job worker for parallel blocks).
 export interface BlockWorkerData {
-  /** The job's control word: a block worker seeing Pause/Cancel posts its state and abandons the block. */
+  /** The job's control words: a block worker seeing Pause/Cancel posts its state and abandons the block; one
+   * seeing the state-request counter change posts its state and goes on. */
   control: SharedArrayBuffer;
 }
-export type BlockRequest = { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array; stateEveryMs: number };
+export type BlockRequest = { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array };
 export type BlockResult =
   | { type: 'result'; id: number; from: number; digits: string[]; ms: number }
   /** Resumable in-progress state of block `id` (ZetaBlock.serialize()). */

@@ -23,9 +23,10 @@ export interface BlockOptions {
   onTerm?: (remaining: number) => void;
   /** Polled after each term: when true, the block's state goes to onState and BlockStopped is thrown. */
   shouldStop?: () => boolean;
-  /** Receives the block's resumable state about every `stateEveryMs` while it runs. */
+  /** Receives the block's resumable state: when it stops, and after a term whenever `stateWanted()` says so. */
   onState?: (state: Buffer) => void;
-  stateEveryMs?: number;
+  /** Polled after each term: true asks for the block's state now (a checkpoint is being written). */
+  stateWanted?: () => boolean;
 }
 
 /** Thrown by a block computation that was asked to stop (its state was handed to onState first). */
@@ -65,7 +66,6 @@ export function createBlockComputer(): BlockComputer {
     }
     const block = options.resume ? ZetaBlock.restore(options.resume) : ZetaBlock.start(from, to, pi);
     if (block.from !== from || block.to !== to) throw new RangeError(`resume state is for ${block.from}..${block.to}, not ${from}..${to}`);
-    let lastState = performance.now();
     while (!block.finished) {
       block.step();
       options.onTerm?.(block.remaining);
@@ -73,10 +73,7 @@ export function createBlockComputer(): BlockComputer {
         options.onState?.(block.serialize());
         throw new BlockStopped();
       }
-      if (options.onState && options.stateEveryMs !== undefined && !block.finished && performance.now() - lastState >= options.stateEveryMs) {
-        options.onState(block.serialize());
-        lastState = performance.now();
-      }
+      if (options.onState && !block.finished && options.stateWanted?.()) options.onState(block.serialize());
     }
     out.push(...block.terms());
     return out;

@@ -174,7 +174,7 @@ export class JobController extends Disposable {
         this.commitEmitter.fire({ from: e.from, to: e.to });
         break;
       case 'checkpoint':
-        this.log.info(`checkpoint: generation ${e.generation} at term ${e.position} (${e.bytes} bytes, ${e.ms.toFixed(1)} ms)`);
+        this.log.info(`checkpoint: generation ${e.generation} at term ${e.position}${e.blocks.length ? ` with block(s) ${e.blocks.join(', ')} in progress` : ''} (${e.bytes} bytes, ${e.ms.toFixed(1)} ms)`);
         this.update({ ...this.view, lastCheckpointAt: Date.now() });
         break;
       default:

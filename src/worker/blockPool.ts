@@ -1,6 +1,7 @@
 // Runs blocks on a set of worker threads (one block per thread at a time). Blocks are independent
-// and deterministic; each running block reports its resumable state, which the job worker keeps
-// in its checkpoints, so killing everything mid-block loses at most one state interval of work.
+// and deterministic; a running block reports its resumable state when the job worker asks for it
+// (through the control words), so each checkpoint holds fresh block states and killing everything
+// mid-block loses at most one checkpoint interval of work.
 import { Worker } from 'node:worker_threads';
 import type { BlockRequest, BlockResult, BlockWorkerData } from '../common/protocol';
 
@@ -36,11 +37,10 @@ export class BlockPool {
     script: string,
     size: number,
     control: SharedArrayBuffer,
-    private readonly stateEveryMs: number,
     private readonly log: (message: string) => void,
     maxOldGenerationSizeMb?: number,
-    /** Called after a block reported a new state (the job worker may checkpoint it right away). */
-    private readonly onState: () => void = () => undefined,
+    /** Called when a running block reported a new state, and when it ended (finished, stopped or failed). */
+    private readonly onTaskUpdate: (task: BlockTask) => void = () => undefined,
   ) {
     const workerData: BlockWorkerData = { control };
     for (let i = 0; i < size; i++) {
@@ -74,10 +74,15 @@ export class BlockPool {
     running.task = task;
     if (this.closed) running.reject(new PoolStopped('the block pool is closed'));
     else {
-      this.queue.push({ req: { type: 'compute', id: this.nextId++, from, to, resume, stateEveryMs: this.stateEveryMs }, running });
+      this.queue.push({ req: { type: 'compute', id: this.nextId++, from, to, resume }, running });
       this.dispatch();
     }
     return task;
+  }
+
+  /** The blocks being computed on a thread right now (not the queued ones). */
+  get runningTasks(): BlockTask[] {
+    return [...this.running.values()].map((r) => r.task);
   }
 
   private dispatch(): void {
@@ -95,7 +100,7 @@ export class BlockPool {
       case 'state':
         if (r) {
           r.task.latestState = msg.state;
-          this.onState();
+          this.onTaskUpdate(r.task);
         }
         return;
       case 'log':
@@ -114,6 +119,7 @@ export class BlockPool {
     this.running.delete(msg.id);
     this.idle.push(w);
     this.dispatch();
+    if (r) this.onTaskUpdate(r.task);
   }
 
   private failAll(e: Error): void {

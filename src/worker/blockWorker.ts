@@ -3,7 +3,7 @@
 // job's control word after every term, so a pause or cancel stops it within one term.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlockStopped, createBlockComputer } from '../engine/engine';
-import { ControlState, type BlockRequest, type BlockResult, type BlockWorkerData } from '../common/protocol';
+import { ControlSlot, ControlState, type BlockRequest, type BlockResult, type BlockWorkerData } from '../common/protocol';
 import { lowerThreadPriority } from './threadPriority';
 
 if (!parentPort) throw new Error('blockWorker must run in a worker thread');
@@ -18,12 +18,19 @@ function post(msg: BlockResult): void {
 
 port.on('message', (req: BlockRequest) => {
   const started = performance.now();
+  // Requests made before this block started are not for it: its starting state is already known.
+  let answered = Atomics.load(control, ControlSlot.StateRequest);
   const run = (resume: Uint8Array | undefined) =>
     compute(req.from, req.to, {
       resume,
-      stateEveryMs: req.stateEveryMs,
       onState: (state) => post({ type: 'state', id: req.id, from: req.from, to: req.to, state }),
-      shouldStop: () => Atomics.load(control, 0) !== ControlState.Run,
+      stateWanted: () => {
+        const request = Atomics.load(control, ControlSlot.StateRequest);
+        if (request === answered) return false;
+        answered = request;
+        return true;
+      },
+      shouldStop: () => Atomics.load(control, ControlSlot.State) !== ControlState.Run,
     });
   try {
     let digits: string[];

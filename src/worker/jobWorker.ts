@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { planNext, type TangentEngine } from '../engine/engine';
 import { StateDir, StoreError } from '../store';
-import { ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../common/protocol';
+import { ControlSlot, ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../common/protocol';
 import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
 import { restoreEngine, writeCheckpoint, type PendingBlock } from './jobState';
 import { ProgressTracker } from './progress';
@@ -15,6 +15,8 @@ const PROGRESS_EVERY_MS = 250;
 const FIRST_BLOCK_TERMS = 8;
 /** How long a stop waits for blocks to hand over their state (a block's setup cannot be interrupted). */
 const STOP_GRACE_MS = 5000;
+/** How long a due checkpoint waits for the running blocks' states (one in its setup answers only after it). */
+const STATE_WAIT_MS = 1000;
 
 if (!parentPort) throw new Error('jobWorker must run in a worker thread');
 lowerThreadPriority();
@@ -24,7 +26,7 @@ const control = new Int32Array(data.control);
 const post = (e: JobWorkerEvent) => port.postMessage(e);
 
 function stopReason(): StopReason | null {
-  const s = Atomics.load(control, 0);
+  const s = Atomics.load(control, ControlSlot.State);
   return s === ControlState.Pause ? 'paused' : s === ControlState.Cancel ? 'cancelled' : null;
 }
 
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
       const blocks: PendingBlock[] = inflight.filter((t) => t.latestState && t.from > engine.done).map((t) => ({ from: t.from, to: t.to, state: t.latestState! }));
       const snap = writeCheckpoint(store, engine, Math.max(engine.target, restored.storedTarget ?? 0), blocks);
       lastCheckpoint = performance.now();
-      post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payload.length, ms: lastCheckpoint - t0 });
+      post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payload.length, ms: lastCheckpoint - t0, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
     };
     const commit = (from: number, digits: string[]) => {
       const terms = engine.acceptBlock(from, digits);
@@ -97,21 +99,34 @@ async function main(): Promise<void> {
     lastCheckpoint = restored.snapshot ? performance.now() : null;
     if (lastCheckpoint === null) checkpoint();
 
-    // Block states are posted twice per checkpoint interval so a checkpoint never holds a stale one.
-    const stateEveryMs = data.checkpointIntervalMs > 0 ? Math.max(50, data.checkpointIntervalMs / 2) : 1e12;
-    const checkpointIfDue = () => {
-      if (data.checkpointIntervalMs > 0 && lastCheckpoint !== null && performance.now() - lastCheckpoint >= data.checkpointIntervalMs) checkpoint();
+    // A due checkpoint first asks every running block for its state (they answer after their current
+    // term), and is written once all have answered or ended, or after STATE_WAIT_MS with what there is.
+    let stateRequest: { waiting: Set<BlockTask>; timer: NodeJS.Timeout } | undefined;
+    const answerStateRequest = () => {
+      if (!stateRequest) return;
+      clearTimeout(stateRequest.timer);
+      stateRequest = undefined;
+      checkpoint();
     };
-    pool = new BlockPool(
+    const checkpointIfDue = () => {
+      if (data.checkpointIntervalMs <= 0 || lastCheckpoint === null || stateRequest) return;
+      if (performance.now() - lastCheckpoint < data.checkpointIntervalMs) return;
+      const running = blockPool.runningTasks;
+      if (running.length === 0) return checkpoint();
+      Atomics.add(control, ControlSlot.StateRequest, 1);
+      stateRequest = { waiting: new Set(running), timer: setTimeout(answerStateRequest, STATE_WAIT_MS) };
+    };
+    const blockPool = new BlockPool(
       data.blockWorkerScript,
       Math.max(1, data.parallelism),
       data.control,
-      stateEveryMs,
       (m) => post({ type: 'log', level: 'warn', message: m }),
       data.maxOldGenerationSizeMb,
-      // A fresh block state is the best moment for a due checkpoint: it then loses the least work.
-      checkpointIfDue,
+      (task) => {
+        if (stateRequest?.waiting.delete(task) && stateRequest.waiting.size === 0) answerStateRequest();
+      },
     );
+    pool = blockPool;
     const resumable = new Map(restored.pendingBlocks.map((b) => [b.from, b]));
 
     let stopPoll: NodeJS.Timeout | undefined;
@@ -179,6 +194,8 @@ async function main(): Promise<void> {
     } finally {
       clearInterval(stopPoll);
       clearInterval(checkpointTimer);
+      if (stateRequest) clearTimeout(stateRequest.timer);
+      stateRequest = undefined;
     }
     checkpoint();
     stoppedEvent = { type: 'stopped', reason, progress: progress() };

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { releaseLockIfToken } from '../store/lock';
-import { ControlState, type JobWorkerData, type JobWorkerEvent, type JobWorkerRequest, type ProgressInfo, type StopReason } from '../common/protocol';
+import { CONTROL_BYTES, ControlSlot, ControlState, type JobWorkerData, type JobWorkerEvent, type JobWorkerRequest, type ProgressInfo, type StopReason } from '../common/protocol';
 
 export interface JobOptions {
   stateDir: string;
@@ -31,7 +31,7 @@ export const DEFAULT_MEMORY_MB = 1024;
 
 export class JobRunner {
   private readonly worker: Worker;
-  private readonly control = new Int32Array(new SharedArrayBuffer(4));
+  private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
   private readonly listeners = new Set<(e: JobWorkerEvent) => void>();
   private settled = false;
   readonly outcome: Promise<JobOutcome>;
@@ -97,12 +97,12 @@ export class JobRunner {
 
   /** Checkpoints and stops; the outcome resolves with reason 'paused'. */
   pause(): void {
-    Atomics.store(this.control, 0, ControlState.Pause);
+    Atomics.store(this.control, ControlSlot.State, ControlState.Pause);
   }
 
   /** Checkpoints and stops; the outcome resolves with reason 'cancelled'. */
   cancel(): void {
-    Atomics.store(this.control, 0, ControlState.Cancel);
+    Atomics.store(this.control, ControlSlot.State, ControlState.Cancel);
   }
 
   setTarget(target: number): void {

@@ -209,7 +209,7 @@ describe('engine: resumable blocks', () => {
     const states: Buffer[] = [];
     let steps = 0;
     assert.throws(
-      () => compute(501, 560, { stateEveryMs: 0, onState: (s) => states.push(s), shouldStop: () => ++steps >= 20 }),
+      () => compute(501, 560, { stateWanted: () => true, onState: (s) => states.push(s), shouldStop: () => ++steps >= 20 }),
       (e: Error) => e.name === 'BlockStopped',
     );
     assert.ok(states.length >= 1);

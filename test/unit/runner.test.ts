@@ -55,6 +55,23 @@ describe('runner (worker threads)', function () {
     assert.deepEqual(storedTerms(dir), REFERENCE);
   });
 
+  it('a due checkpoint asks the running blocks for their state, so checkpoints hold blocks in progress', async () => {
+    const dir = tmpState();
+    const runner = new JobRunner({ stateDir: dir, target: 2500, workerDir: WORKER_DIR, checkpointIntervalMs: 150, parallelism: 1 });
+    const events = collect(runner);
+    const outcome = await runner.outcome;
+    assert.equal(outcome.kind === 'stopped' && outcome.reason, 'finished');
+    const checkpoints = events.filter((e) => e.type === 'checkpoint');
+    const withBlocks = checkpoints.filter((e) => e.blocks.length > 0);
+    // Blocks above term 1000 take well over 150 ms each: nearly every checkpoint meets one mid-way.
+    assert.ok(withBlocks.length >= 3, `checkpoints with blocks in progress: ${withBlocks.length} of ${checkpoints.length}`);
+    for (const c of withBlocks) {
+      const [from] = c.blocks[0].split('..').map(Number);
+      assert.ok(from > c.position, `a checkpointed block starts after the stored terms: ${JSON.stringify(c)}`);
+    }
+    assert.equal(storedTerms(dir).length, 2500);
+  });
+
   it('pause checkpoints and stops; a new runner resumes; cancel stops too', async () => {
     const dir = tmpState();
     const first = new JobRunner({ stateDir: dir, target: 3000, workerDir: WORKER_DIR });
