@@ -19,6 +19,9 @@ export interface Term {
 export interface BlockOptions {
   /** State from an interrupted run of the same block (ZetaBlock.serialize()). */
   resume?: Uint8Array;
+  /** Called when `resume` cannot be used (another build's layout, damage); the block then starts afresh.
+   *  Without it, such a state throws its RangeError. */
+  onUnusableResume?: (reason: string) => void;
   /** Called after each finished term. */
   onTerm?: (remaining: number) => void;
   /** Polled after each term: when true, the block's state goes to onState and BlockStopped is thrown. */
@@ -64,8 +67,7 @@ export function createBlockComputer(): BlockComputer {
       if (to <= SMALL_LIMIT) return out;
       from = SMALL_LIMIT + 1;
     }
-    const block = options.resume ? ZetaBlock.restore(options.resume) : ZetaBlock.start(from, to, pi);
-    if (block.from !== from || block.to !== to) throw new RangeError(`resume state is for ${block.from}..${block.to}, not ${from}..${to}`);
+    const block = (options.resume && restoreBlock(options.resume, from, to, options.onUnusableResume)) || ZetaBlock.start(from, to, pi);
     while (!block.finished) {
       block.step();
       options.onTerm?.(block.remaining);
@@ -78,6 +80,19 @@ export function createBlockComputer(): BlockComputer {
     out.push(...block.terms());
     return out;
   };
+}
+
+/** The block `resume` holds, or null (reported) when it does not fit from..to and the caller can start afresh. */
+function restoreBlock(resume: Uint8Array, from: number, to: number, onUnusable: ((reason: string) => void) | undefined): ZetaBlock | null {
+  try {
+    const block = ZetaBlock.restore(resume);
+    if (block.from !== from || block.to !== to) throw new RangeError(`resume state is for ${block.from}..${block.to}, not ${from}..${to}`);
+    return block;
+  } catch (e) {
+    if (!(e instanceof RangeError) || !onUnusable) throw e;
+    onUnusable(e.message);
+    return null;
+  }
 }
 
 /** The next unit of work after `done` terms, or null when the target is reached. */

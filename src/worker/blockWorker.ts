@@ -20,9 +20,11 @@ port.on('message', (req: BlockRequest) => {
   const started = performance.now();
   // Requests made before this block started are not for it: its starting state is already known.
   let answered = Atomics.load(control, ControlSlot.StateRequest);
-  const run = (resume: Uint8Array | undefined) =>
-    compute(req.from, req.to, {
-      resume,
+  try {
+    const digits = compute(req.from, req.to, {
+      resume: req.resume,
+      // A state that does not fit (another build's layout, say) only costs recomputing the block.
+      onUnusableResume: (reason) => post({ type: 'log', id: req.id, message: `could not resume block ${req.from}..${req.to} (${reason}); recomputing it` }),
       onState: (state) => post({ type: 'state', id: req.id, from: req.from, to: req.to, state }),
       stateWanted: () => {
         const request = Atomics.load(control, ControlSlot.StateRequest);
@@ -32,16 +34,6 @@ port.on('message', (req: BlockRequest) => {
       },
       shouldStop: () => Atomics.load(control, ControlSlot.State) !== ControlState.Run,
     });
-  try {
-    let digits: string[];
-    try {
-      digits = run(req.resume);
-    } catch (e) {
-      if (!(e instanceof RangeError) || !req.resume) throw e;
-      // A state that does not fit (another build's layout, say) only costs recomputing the block.
-      post({ type: 'log', id: req.id, message: `could not resume block ${req.from}..${req.to} (${e.message}); recomputing it` });
-      digits = run(undefined);
-    }
     post({ type: 'result', id: req.id, from: req.from, digits, ms: performance.now() - started });
   } catch (e) {
     if (e instanceof BlockStopped) post({ type: 'stopped', id: req.id });

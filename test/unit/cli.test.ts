@@ -31,11 +31,13 @@ function storedCount(dir: string): number {
 }
 
 /** Terms whose work is durable: those in the log plus those finished inside checkpointed blocks. */
-function durableProgress(dir: string): number {
+function durableProgress(dir: string): { progress: number; account: string } {
   const s = StateDir.open(dir, { mode: 'read' });
   try {
     const snap = s.latestSnapshot;
-    return s.count + (snap && snap.header.position === s.count ? termsInCheckpointedBlocks(snap.payload) : 0);
+    const progress = s.count + (snap && snap.header.position === s.count ? termsInCheckpointedBlocks(snap.payload) : 0);
+    const account = snap ? `${s.count} stored, snapshot ${snap.header.generation} at ${snap.header.position} holding ${termsInCheckpointedBlocks(snap.payload)} block terms (${String(snap.header.blocks)})` : `${s.count} stored, no snapshot`;
+    return { progress, account };
   } finally {
     s.close();
   }
@@ -96,7 +98,9 @@ describe('CLI', function () {
     const out = path.join(dir, 'b6000.txt');
     const counts: number[] = [];
     const progress: number[] = [];
+    const accounts: string[] = [];
     const lostWork: string[] = [];
+    const unusableStates: string[] = [];
     let kills = 0;
     // One compute thread makes the 6000-term job last ~35 s. Every fifth kill lands at a random
     // moment of start-up (open, recovery, lock takeover); the others at a random moment of the
@@ -121,10 +125,13 @@ describe('CLI', function () {
       const count = exists ? storedCount(state) : 0;
       if (counts.length) assert.ok(count >= counts[counts.length - 1], `seed ${seed}: the stored count went back from ${counts[counts.length - 1]} to ${count}`);
       counts.push(count);
-      progress.push(exists ? durableProgress(state) : 0);
+      const durable = exists ? durableProgress(state) : { progress: 0, account: 'no state' };
+      progress.push(durable.progress);
+      accounts.push(durable.account);
+      if (/could not resume block/.test(stderr)) unusableStates.push(`run ${run}: ${stderr}`);
       if (progress.length > 1 && progress[progress.length - 1] < progress[progress.length - 2]) {
         // Checkpointed work was lost: keep the run's own account for the failure message.
-        lostWork.push(`run ${run}: ${progress[progress.length - 2]} -> ${progress[progress.length - 1]}; stderr: ${stderr.replace(/\s*\n\s*/g, ' | ')}`);
+        lostWork.push(`run ${run}: ${accounts[accounts.length - 2]} -> ${durable.account}; stderr: ${stderr.replace(/\s*\n\s*/g, ' | ')}`);
       }
     }
     assert.equal(kills, 50, `seed ${seed}: 50 kills`);
@@ -141,6 +148,7 @@ describe('CLI', function () {
       assert.ok(progress[i] > progress[i - 10], `seed ${seed}: no durable progress over 10 consecutive kills: ${progress.join(',')}\n${lostWork.join('\n')}`);
     }
     assert.deepEqual(lostWork, [], `seed ${seed}: checkpointed work went back`);
+    assert.deepEqual(unusableStates, [], `seed ${seed}: every checkpointed block state was usable`);
     console.log(`      durable progress after each kill (seed ${seed}): ${progress.join(',')}`);
   });
 
