@@ -7,18 +7,36 @@
 // relative precision, while the only divisions happen once per block. Blocks are
 // independent, deterministic units of work: re-running one yields the same terms.
 //
+// The fixed point is scaled by 2^s / 10^D (D a multiple of LEAF_DIGITS, at least T(n)'s digit count):
+// each term comes out as the binary fraction T(n) / 10^D, whose decimal digits a division-free
+// scaled remainder tree reads off (./decimal), much faster than rounding to an integer and calling
+// toString. The tree's leaves also check that the value is an integer.
+//
 // Small n (n <= SMALL_LIMIT): Brent–Harvey's exact in-place recurrence, cheap at that size.
 
 import { PiCache, bitLength, factorial } from './bigmath';
+import { LEAF_DIGITS, NotAnIntegerError, digitsOfScaledFraction, treeBits } from './decimal';
 
 export const SMALL_LIMIT = 64;
 
-/** Fraction bits carried beyond the integer part of T(n); the total rounding error stays far below 2^-40. */
-const GUARD = 64;
+/** Fraction bits beyond those the digit tree needs; the arithmetic's few ulps of error stay far below them. */
+const SCALE_GUARD = 40;
+/**
+ * Fraction bits carried beyond the integer part of T(n) (at most; the scale 2^s / 10^D lies in
+ * [2^(GUARD−1), 2^GUARD)), which is what the precision plan counts on.
+ */
+const GUARD = treeBits(0) + SCALE_GUARD + 1;
 
-const BIG_GUARD = BigInt(GUARD);
-const HALF = 1n << BigInt(GUARD - 1);
-const FRACTION_TOLERANCE = 1n << BigInt(GUARD - 24);
+/** Leaves of LEAF_DIGITS digits that hold T(n)'s digits (from an upper bound: a leading one may stay zero). */
+function leavesAt(n: number): number {
+  const digitsUpper = Math.floor(log2TangentUpper(n) * Math.LOG10E * Math.LN2) + 1;
+  return Math.ceil(digitsUpper / LEAF_DIGITS);
+}
+
+/** Fraction bits s of the scale 2^s / 10^(leaves · LEAF_DIGITS). */
+function scaleBits(leaves: number): number {
+  return treeBits(leaves) + SCALE_GUARD;
+}
 
 const LN2 = Math.log(2);
 const LOG2_3 = Math.log2(3);
@@ -134,15 +152,16 @@ export class ZetaBlock {
     const bW = BigInt(W);
     const cinv = piSquaredOver4(pi, W);
 
-    // Φ_n = F_n · 2^GUARD with F_n = 2 · (2n-1)! / (π²/4)^n; powers of π²/4 ≈ 2.47 grow, so
-    // fixed-point truncation keeps their relative precision.
+    // Φ_n = F_n · 2^s / 10^D with F_n = 2 · (2n-1)! / (π²/4)^n (s, D for T(to)'s digits); powers of
+    // π²/4 ≈ 2.47 grow, so fixed-point truncation keeps their relative precision.
     let cinvPow = 1n << bW;
     let base = cinv;
     for (let e = to; e > 0; e >>= 1) {
       if (e & 1) cinvPow = (cinvPow * base) >> bW;
       if (e > 1) base = (base * base) >> bW;
     }
-    const phi = (factorial(2 * to - 1) << BigInt(W + GUARD + 1)) / cinvPow;
+    const leaves = leavesAt(to);
+    const phi = (factorial(2 * to - 1) << BigInt(W + scaleBits(leaves) + 1)) / (cinvPow * 10n ** BigInt(leaves * LEAF_DIGITS));
 
     // R_j = 2^W / j^(2n) for odd j: the tail of λ(2n) in fixed point, multiplied up by j² per
     // step. Primes by one exact power and division; composites as products of two smaller R's,
@@ -185,7 +204,7 @@ export class ZetaBlock {
     for (let i = 0; i < this.rs.length; i++) tail += this.rs[i];
     // Φ_n ≈ T(n)·2^GUARD: an estimate from above is enough to choose how many bits to multiply.
     const phiBits = Math.ceil(log2TangentUpper(n)) + GUARD + 8;
-    // T(n)·2^GUARD = Φ·λ = Φ + Φ·tail/2^W, and tail/2^W < 1.5·3^(-2n): the correction only needs
+    // T(n)·2^s/10^D = Φ·λ = Φ + Φ·tail/2^W, and tail/2^W < 1.5·3^(-2n): the correction only needs
     // the top (phiBits - 2n·log2 3) bits of each factor.
     const tailBits = Math.ceil(this.W - 2 * n * LOG2_3) + 2;
     const keep = phiBits + tailBits - this.W + 32;
@@ -195,19 +214,24 @@ export class ZetaBlock {
       const dTail = Math.max(0, tailBits - keep);
       scaled += ((this.phi >> BigInt(dPhi)) * (tail >> BigInt(dTail))) >> BigInt(this.W - dPhi - dTail);
     }
-    // scaled = T(n) · 2^GUARD (+ an error far below 2^(GUARD-40)); T(n) is an integer, so the
-    // fraction must sit next to 0 or 1. Anything else means the precision plan is wrong.
-    const rounded = (scaled + HALF) >> BIG_GUARD;
-    const offset = scaled - (rounded << BIG_GUARD);
-    if (offset > FRACTION_TOLERANCE || offset < -FRACTION_TOLERANCE) {
-      throw new PrecisionError(`T(${n}) is not within the error bound of an integer; refusing to round it`);
+    // scaled = T(n) · 2^s / 10^D (+ a few ulps); T(n) is an integer, so every leaf of the digit tree
+    // must round cleanly. Anything else means the precision plan is wrong.
+    const leaves = leavesAt(n);
+    try {
+      this.pending.unshift(digitsOfScaledFraction(scaled, scaleBits(leaves), leaves));
+    } catch (e) {
+      if (e instanceof NotAnIntegerError) throw new PrecisionError(`T(${n}) is not within the error bound of an integer; refusing to round it`);
+      throw e;
     }
-    this.pending.unshift(rounded.toString());
     this.n = n - 1;
     if (n === this.from) return;
     for (let i = 0; i < this.rs.length; i++) this.rs[i] *= this.jSquared[i];
     // F_{n-1} = F_n · (π²/4) / ((2n-1)(2n-2))
-    this.phi = mulShift(this.phi, this.cinv, this.W + 2, this.W, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
+    let phi = mulShift(this.phi, this.cinv, this.W + 2, this.W, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
+    // T(n-1) may need fewer leaves: rescale to its 2^s'/10^D' (an exact power of ten, then a shift).
+    const nextLeaves = leavesAt(n - 1);
+    if (nextLeaves < leaves) phi = (phi * 10n ** BigInt((leaves - nextLeaves) * LEAF_DIGITS)) >> BigInt(scaleBits(leaves) - scaleBits(nextLeaves));
+    this.phi = phi;
   }
 
   /** T(from..to) in increasing order as decimal strings, once finished. */
@@ -255,7 +279,8 @@ export class ZetaBlock {
   }
 }
 
-const BLOCK_MAGIC = 'TZB3';
+// TZB4: Φ is scaled by 2^s/10^D (TZB3 states, scaled by 2^GUARD, are refused and their blocks recomputed).
+const BLOCK_MAGIC = 'TZB4';
 
 /**
  * floor(2^W / q^e) up to an error below one unit, for an odd prime q. The exact power costs
