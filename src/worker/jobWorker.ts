@@ -129,13 +129,14 @@ async function main(): Promise<void> {
     pool = blockPool;
     const resumable = new Map(restored.pendingBlocks.map((b) => [b.from, b]));
 
-    let stopPoll: NodeJS.Timeout | undefined;
-    const stopped = new Promise<StopReason>((resolve) => {
-      stopPoll = setInterval(() => {
-        const s = stopReason();
-        if (s) resolve(s);
-      }, 20);
-    });
+    // A stop wakes the wait for the head block. (Not a race against one long-lived "stopped" promise:
+    // every race would leave a reaction on it holding that block's result, a leak of all the digits.)
+    let stopSeen: StopReason | null = null;
+    let wakeForStop: ((reason: StopReason) => void) | undefined;
+    const stopPoll = setInterval(() => {
+      stopSeen ??= stopReason();
+      if (stopSeen) wakeForStop?.(stopSeen);
+    }, 20);
     const checkpointTimer =
       data.checkpointIntervalMs > 0
         ? setInterval(checkpointIfDue, Math.min(1000, data.checkpointIntervalMs / 2))
@@ -170,18 +171,20 @@ async function main(): Promise<void> {
           plannedUpTo = engine.done;
           continue;
         }
-        const result = await Promise.race([
+        const result = await new Promise<{ digits: string[] } | { stop: StopReason }>((resolve, reject) => {
+          wakeForStop = (stop) => resolve({ stop });
+          if (stopSeen) resolve({ stop: stopSeen });
           head.result.then(
-            (digits) => ({ digits }),
+            (digits) => resolve({ digits }),
             (e: unknown) => {
               // A block stopped by the control word is a stop, not a failure.
               const stop = stopReason();
-              if (stop && e instanceof PoolStopped) return { stop };
-              throw e;
+              if (stop && e instanceof PoolStopped) resolve({ stop });
+              else reject(e);
             },
-          ),
-          stopped.then((r) => ({ stop: r })),
-        ]);
+          );
+        });
+        wakeForStop = undefined;
         if ('stop' in result) {
           reason = result.stop;
           break;

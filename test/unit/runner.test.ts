@@ -72,6 +72,20 @@ describe('runner (worker threads)', function () {
     assert.equal(storedTerms(dir).length, 2500);
   });
 
+  it('memory stays bounded: a 5000-term job (~90 MB of digits) runs within a 64 MB heap per thread', async () => {
+    // The job thread once kept every committed block's digits alive (a race against a long-lived promise).
+    const dir = tmpState();
+    const runner = new JobRunner({ stateDir: dir, target: 5000, workerDir: WORKER_DIR, parallelism: 1, maxOldGenerationSizeMb: 64, checkpointIntervalMs: 1000 });
+    const outcome = await runner.outcome;
+    assert.deepEqual(outcome.kind === 'stopped' ? outcome.reason : outcome, 'finished');
+    const s = StateDir.open(dir, { mode: 'read' });
+    try {
+      assert.equal(s.count, 5000);
+    } finally {
+      s.close();
+    }
+  });
+
   it('pause checkpoints and stops; a new runner resumes; cancel stops too', async () => {
     const dir = tmpState();
     const first = new JobRunner({ stateDir: dir, target: 3000, workerDir: WORKER_DIR });
