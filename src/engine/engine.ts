@@ -3,7 +3,7 @@
 // Nothing here touches the disk or knows about threads; the runner persists what `step` returns.
 
 import { PiCache } from './bigmath';
-import { SMALL_LIMIT, ZetaBlock, tangentSmall } from './tangent';
+import { SMALL_LIMIT, ZetaBlock, log2TangentUpper, tangentSmall } from './tangent';
 import { VERIFIER_MAX_N, Verifier } from './verifier';
 
 export const SEQUENCE = 'A000182';
@@ -50,9 +50,16 @@ export function validateCount(input: string | number): { ok: true; value: number
   return { ok: true, value };
 }
 
-/** Terms per unit of work: blocks amortize a per-block setup, but a crash loses at most one. */
+/**
+ * Decimal digits one block may hold: a block keeps its finished terms until it is committed and puts
+ * them in every checkpoint, so this bounds both its memory and a checkpoint's size at large n.
+ */
+const BLOCK_DIGITS = 12_000_000;
+
+/** Terms per unit of work: blocks amortize a per-block setup, but hold their terms until they end. */
 export function blockSizeAt(from: number): number {
-  return Math.max(64, Math.min(400, Math.round(from / 10)));
+  const digits = log2TangentUpper(from) * Math.LOG10E * Math.LN2;
+  return Math.max(64, Math.min(400, Math.round(from / 10), Math.floor(BLOCK_DIGITS / digits)));
 }
 
 /** Computes T(from..to) exactly as decimal strings; deterministic, so re-running gives the same bytes. */
