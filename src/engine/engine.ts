@@ -54,7 +54,7 @@ export function validateCount(input: string | number): { ok: true; value: number
  * Decimal digits one block may hold: a block keeps its finished terms until it is committed and puts
  * them in every checkpoint, so this bounds both its memory and a checkpoint's size at large n.
  */
-const BLOCK_DIGITS = 12_000_000;
+const BLOCK_DIGITS = 24_000_000;
 
 /** Terms per unit of work: blocks amortize a per-block setup, but hold their terms until they end. */
 export function blockSizeAt(from: number): number {

@@ -176,9 +176,12 @@ export class ZetaBlock {
         const x = R.get(p)!;
         const y = R.get(j / p)!;
         // Keep only the bits that can reach the product's integer part (plus slack for carries).
-        const keep = Math.max(0, bitLength(x) + bitLength(y) - W) + 32;
-        const dx = Math.max(0, bitLength(x) - keep);
-        const dy = Math.max(0, bitLength(y) - keep);
+        // Bit lengths from logarithms (within a bit; bitLength would scan both numbers four times).
+        const xBits = reciprocalBits(W, p, 2 * to);
+        const yBits = reciprocalBits(W, j / p, 2 * to);
+        const keep = Math.max(0, xBits + yBits - W) + 32;
+        const dx = Math.max(0, xBits - keep);
+        const dy = Math.max(0, yBits - keep);
         R.set(j, ((x >> BigInt(dx)) * (y >> BigInt(dy))) >> BigInt(W - dx - dy));
       }
     }
@@ -296,18 +299,31 @@ function reciprocalPower(q: number, e: number, W: number): bigint {
   // q^e ≈ m · 2^shift with m holding ~keep bits; each truncation adds < 2^-keep relative error.
   let m = 1n;
   let shift = 0;
+  let done = 0;
   const base = BigInt(q);
+  const log2q = Math.log2(q);
   for (let bit = 31 - Math.clz32(e); bit >= 0; bit--) {
     m *= m;
     shift *= 2;
-    if ((e >> bit) & 1) m *= base;
-    const excess = bitLength(m) - keep;
+    done *= 2;
+    if ((e >> bit) & 1) {
+      m *= base;
+      done += 1;
+    }
+    // m ≈ q^done / 2^shift: its bit length from logarithms, within a bit (exactness does not matter here,
+    // only that m keeps about `keep` bits; bitLength would scan m at every step).
+    const excess = Math.floor(done * log2q - shift) + 1 - keep;
     if (excess > 0) {
       m >>= BigInt(excess);
       shift += excess;
     }
   }
   return W - shift >= 0 ? (1n << BigInt(W - shift)) / m : 0n;
+}
+
+/** The bit length of 2^W / j^e (within a bit), from logarithms. */
+function reciprocalBits(W: number, j: number, e: number): number {
+  return Math.max(0, Math.floor(W - e * Math.log2(j)) + 1);
 }
 
 function piSquaredOver4(pi: PiCache, W: number): bigint {
