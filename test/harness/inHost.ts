@@ -1,13 +1,11 @@
-// Helpers for the in-host tests of the terms view and the export (test/integration/view*.test.ts,
-// export*.test.ts). Loaded only inside the extension host (imports 'vscode').
+// Helpers for the in-host tests of the terms view and the export (test/integration/view.bridged.ts,
+// export.bridged.ts, run through the bridge). Loaded only inside the extension host (imports 'vscode').
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 export const EXTENSION_ID = 'tangent-numbers.tangent-numbers';
-/** Set by test/harness/inHostBridge.ts while it runs in-host files on request of the outer test. */
-export const BRIDGE_ENV = 'TN_VIEW_TESTS';
 
 /** Repository root (has test/fixtures), from out/test/harness or test/harness. */
 export const REPO_ROOT: string = (() => {
@@ -27,15 +25,6 @@ export interface Api {
   readonly job: JobView;
   readonly onDidChange: vscode.Event<JobView>;
   readonly stateDir: string;
-}
-
-/**
- * These suites change the workspace's job (start over, extend) and some need the outer test to have opened
- * the view, so they run only when the bridge runs them (test/vscode/termsView.test.ts). Under the generic
- * in-host runner (test/integration/index.ts) they are skipped, so they cannot disturb other suites.
- */
-export function onlyUnderBridge(ctx: Mocha.Context): void {
-  if (process.env[BRIDGE_ENV] !== '1') ctx.skip();
 }
 
 export async function extensionApi(): Promise<Api> {

@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
-import { BRIDGE_ENV, EXTENSION_ID } from './inHost';
+import { EXTENSION_ID } from './inHost';
 
 interface JobView {
   state: string;
@@ -85,7 +85,6 @@ function runTests(files: string[], grep?: string, params?: unknown): Promise<Tes
     mocha.addFile(file);
   }
   (globalThis as { __tangentBridgeParams?: unknown }).__tangentBridgeParams = params;
-  process.env[BRIDGE_ENV] = '1';
   return new Promise((resolve) => {
     const failuresDetail: TestsResult['failuresDetail'] = [];
     const finish = (r: TestsResult) => {

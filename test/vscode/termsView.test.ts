@@ -1,7 +1,7 @@
 // Outer tests (plain Node) of the "Terms" side-panel webview and of the export, in a real workbench:
 // code-server 4.100.3 (VS Code 1.100.3) + Chromium. The extension host runs test/harness/inHostBridge.ts,
-// through which these tests start jobs and run the in-host suites (test/integration/export.test.ts,
-// view.test.ts) at the right moment; everything the user sees is read from the workbench's DOM.
+// through which these tests start jobs and run the in-host suites (test/integration/export.bridged.ts,
+// view.bridged.ts) at the right moment; everything the user sees is read from the workbench's DOM.
 //
 // One window (dark theme) runs the tests in order, sharing its job: 500 terms, then 4000, then 4400.
 // A second window (light theme) reopens the same folder, user data and browser profile.
@@ -415,7 +415,7 @@ describe('Terms view and export in the real workbench (code-server)', function (
 
     it('exports every format exactly as the references (in-host suite, with the view open)', async function () {
       this.timeout(300_000);
-      const result = await bridge.runTests(['export.test.js']);
+      const result = await bridge.runTests(['export.bridged.js']);
       assert.equal(result.failures, 0, `in-host export failures:\n${result.failuresDetail.map((f) => `- ${f.title}: ${f.message}`).join('\n')}`);
       assert.ok(result.passes >= 8 && result.pending === 0, `in-host export suite: ${JSON.stringify(result)}`);
       // It extended the job to 4000 while the view was open: the view followed.
@@ -806,7 +806,7 @@ describe('Terms view and export in the real workbench (code-server)', function (
       await view.waitForRows();
       assert.ok(await view.isShown(), 'the view is open');
       const since = session!.logs.length;
-      const result = await bridge.runTests(['view.test.js']);
+      const result = await bridge.runTests(['view.bridged.js']);
       const line = await session!.waitForLog(/TN-PERF eventLoop /, 10_000, since).catch(() => undefined);
       if (line) report('extensionHostEventLoop', JSON.parse(line.slice(line.indexOf('TN-PERF eventLoop ') + 'TN-PERF eventLoop '.length)));
       assert.equal(result.failures, 0, `in-host failures:\n${result.failuresDetail.map((f) => `- ${f.title}: ${f.message}`).join('\n')}`);

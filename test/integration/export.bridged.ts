@@ -1,6 +1,6 @@
 // In-host: `tangentNumbers.export` with arguments writes every format exactly as the references say
 // (b000182.txt from OEIS for n ≤ 500, PARI/GP hashes and terms up to n = 4000). Run by the bridge
-// (test/vscode/termsView.test.ts); skipped under the generic in-host runner.
+// (test/vscode/termsView.test.ts); not a *.test.js file, so the generic in-host runner does not load it.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +10,6 @@ import {
   FIXTURES,
   ensureFinishedJob,
   extensionApi,
-  onlyUnderBridge,
   referenceBfileHashes,
   referenceBigTerms,
   referenceTerms,
@@ -32,7 +31,6 @@ suite('export (in-host): every format against the reference', function () {
   const bfileText = () => fs.readFileSync(path.join(FIXTURES, 'b000182.txt'), 'latin1');
 
   suiteSetup(async function () {
-    onlyUnderBridge(this);
     this.timeout(120_000);
     ref = referenceTerms();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tangent-export-'));
