@@ -3,7 +3,7 @@
 // Nothing here touches the disk or knows about threads; the runner persists what `step` returns.
 
 import { PiCache } from './bigmath';
-import { SMALL_LIMIT, ZetaBlock, log2TangentUpper, tangentSmall } from './tangent';
+import { SMALL_LIMIT, ZetaBlock, decimalDigitsUpper, tangentSmall } from './tangent';
 import { VERIFIER_MAX_N, Verifier } from './verifier';
 
 export const SEQUENCE = 'A000182';
@@ -58,8 +58,7 @@ const BLOCK_DIGITS = 24_000_000;
 
 /** Terms per unit of work: blocks amortize a per-block setup, but hold their terms until they end. */
 export function blockSizeAt(from: number): number {
-  const digits = log2TangentUpper(from) * Math.LOG10E * Math.LN2;
-  return Math.max(64, Math.min(400, Math.round(from / 10), Math.floor(BLOCK_DIGITS / digits)));
+  return Math.max(64, Math.min(400, Math.round(from / 10), Math.floor(BLOCK_DIGITS / decimalDigitsUpper(from))));
 }
 
 /** Computes T(from..to) exactly as decimal strings; deterministic, so re-running gives the same bytes. */

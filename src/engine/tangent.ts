@@ -29,8 +29,7 @@ const GUARD = treeBits(0) + SCALE_GUARD + 1;
 
 /** Leaves of LEAF_DIGITS digits that hold T(n)'s digits (from an upper bound: a leading one may stay zero). */
 function leavesAt(n: number): number {
-  const digitsUpper = Math.floor(log2TangentUpper(n) * Math.LOG10E * Math.LN2) + 1;
-  return Math.ceil(digitsUpper / LEAF_DIGITS);
+  return Math.ceil(decimalDigitsUpper(n) / LEAF_DIGITS);
 }
 
 /** Fraction bits s of the scale 2^s / 10^(leaves · LEAF_DIGITS). */
@@ -62,6 +61,11 @@ export function log2TangentUpper(n: number): number {
   const log2 = 1 + lnFactorial(2 * n - 1) / LN2 + 2 * n * Math.log2(2 / Math.PI);
   // λ(2n) < 1 + 2·3^(-2n) contributes < 0.3 bits; 3 bits cover that and the float error.
   return Math.max(1, log2 + 3);
+}
+
+/** An upper bound (within a digit) on the number of decimal digits of T(n). */
+export function decimalDigitsUpper(n: number): number {
+  return Math.floor(log2TangentUpper(n) * Math.LOG10E * Math.LN2) + 1;
 }
 
 /** T(1..count) exactly, by Brent & Harvey's in-place algorithm (O(count²) BigInt operations). */
