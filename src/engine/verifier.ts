@@ -10,8 +10,17 @@ export const VERIFIER_PRIMES: readonly number[] = [67108859, 67108837];
 /** The largest n the verifier can check (needs (2n-1)! invertible mod p). */
 export const VERIFIER_MAX_N = Math.floor((Math.min(...VERIFIER_PRIMES) - 1) / 2);
 
+/**
+ * x mod p for an integer 0 <= x < 2^53. V8 compiles `%` on values beyond int32 to a call to fmod,
+ * which made this file most of the job thread's time; a floating quotient is off by at most one.
+ */
+function reduce(x: number, p: number): number {
+  const r = x - Math.floor(x / p) * p;
+  return r < 0 ? r + p : r >= p ? r - p : r;
+}
+
 function mulMod(a: number, b: number, p: number): number {
-  return (a * b) % p;
+  return reduce(a * b, p);
 }
 
 function invMod(a: number, p: number): number {
@@ -27,27 +36,65 @@ function invMod(a: number, p: number): number {
   return t0 < 0 ? t0 + p : t0;
 }
 
-/** Decimal digits → value mod p, 7 digits at a time (r·10^7 + chunk < 2^50). */
+/** Decimal digits → value mod p. */
 export function decimalMod(digits: string, p: number): number {
-  return decimalResidues(digits, [p])[0];
+  const r = decimalResidues(digits, [p]);
+  if (r === null) throw new RangeError('not a positive decimal integer');
+  return r[0];
 }
 
-/** Decimal digits → value mod each prime in one pass; chunks are parsed once with charCodeAt. */
-export function decimalResidues(digits: string, primes: readonly number[]): number[] {
-  const r = primes.map(() => 0);
+const CHUNK_DIGITS = 8; // r·10^8 + chunk < 2^26·10^8 + 10^8 < 2^53
+
+/**
+ * Decimal digits → value mod each prime in one pass (chunks parsed once with charCodeAt), or
+ * null when `digits` is not a positive decimal integer without leading zeros.
+ */
+export function decimalResidues(digits: string, primes: readonly number[]): number[] | null {
   const len = digits.length;
+  if (len === 0 || digits.charCodeAt(0) === 48) return null;
+  const r = primes.map(() => 0);
   let i = 0;
-  let width = len % 7 || 7;
+  let width = len % CHUNK_DIGITS || CHUNK_DIGITS;
+  let bad = 0;
   while (i < len) {
     let chunk = 0;
     const end = i + width;
-    for (; i < end; i++) chunk = chunk * 10 + (digits.charCodeAt(i) - 48);
-    const scale = width === 7 ? 1e7 : 10 ** width;
-    for (let k = 0; k < r.length; k++) r[k] = (r[k] * scale + chunk) % primes[k];
-    width = 7;
+    for (; i < end; i++) {
+      const d = digits.charCodeAt(i) - 48;
+      bad |= d | (9 - d); // negative (sign bit set) for anything but '0'..'9'
+      chunk = chunk * 10 + d;
+    }
+    const scale = 10 ** width;
+    for (let k = 0; k < r.length; k++) r[k] = reduce(r[k] * scale + chunk, primes[k]);
+    width = CHUNK_DIGITS;
   }
-  return r;
+  return bad < 0 ? null : r;
 }
+
+/**
+ * Σ_{i=lo}^{hi} A[i]·A[k−i] mod p, with A[i] < p < 2^26. Each A[i] is split as H[i]·2^13 + L[i]
+ * (both < 2^13), so each product is < 2^39 and 2^13 of them add up exactly before one reduction.
+ */
+function convolutionMod(A: Float64Array, H: Float64Array, L: Float64Array, k: number, lo: number, hi: number, p: number): number {
+  let high = 0;
+  let low = 0;
+  for (let start = lo; start <= hi; start += SPLIT_RUN) {
+    const end = Math.min(hi, start + SPLIT_RUN - 1);
+    let sh = 0;
+    let sl = 0;
+    for (let i = start; i <= end; i++) {
+      const b = A[k - i];
+      sh += H[i] * b;
+      sl += L[i] * b;
+    }
+    high = reduce(high + reduce(sh, p), p);
+    low = reduce(low + reduce(sl, p), p);
+  }
+  return reduce(high * SPLIT + low, p);
+}
+
+const SPLIT = 8192; // 2^13
+const SPLIT_RUN = 8192; // products < 2^39 each: 2^13 of them stay below 2^52
 
 export class VerificationError extends Error {
   override name = 'VerificationError';
@@ -56,64 +103,74 @@ export class VerificationError extends Error {
   }
 }
 
+/** One prime's series A_k mod p, with each A_k also split in 13-bit halves for convolutionMod. */
+interface Residues {
+  readonly p: number;
+  A: Float64Array;
+  H: Float64Array;
+  L: Float64Array;
+  /** (2k-1)! mod p for the current count. */
+  factorial: number;
+}
+
 /** Residues A_k mod p for k = 1..count, for each prime; grows one term at a time. */
 export class Verifier {
   readonly primes: readonly number[];
-  private readonly series: Float64Array[];
-  private readonly factorials: number[]; // (2k-1)! mod p for the current count
+  private readonly residues: Residues[];
   private n = 0;
 
   constructor(primes: readonly number[] = VERIFIER_PRIMES, capacity = 1024) {
     this.primes = primes;
-    this.series = primes.map(() => new Float64Array(capacity + 1));
-    this.factorials = primes.map(() => 1);
+    this.residues = primes.map((p) => ({
+      p,
+      A: new Float64Array(capacity + 1),
+      H: new Float64Array(capacity + 1),
+      L: new Float64Array(capacity + 1),
+      factorial: 1,
+    }));
   }
 
   get count(): number {
     return this.n;
   }
 
-  /** T(n+1) mod each prime, where n = count; does not advance. */
-  private nextResidues(): { a: number[]; t: number[] } {
+  /** A_(n+1) mod each prime, where n = count; does not advance. */
+  private nextA(): number[] {
     const k = this.n + 1;
     if (k > VERIFIER_MAX_N) throw new RangeError(`the verifier works up to n = ${VERIFIER_MAX_N}`);
-    const a: number[] = [];
-    const t: number[] = [];
-    this.primes.forEach((p, idx) => {
-      const A = this.series[idx];
-      let ak: number;
-      if (k === 1) {
-        ak = 1;
-      } else {
-        // Σ_{i=1}^{k-1} A_i A_{k-i}, each pair counted twice except the middle one.
-        let s = 0;
-        const half = (k - 1) >> 1;
-        for (let i = 1; i <= half; i++) {
-          s += (A[i] * A[k - i]) % p;
-          if (s >= p) s -= p;
-        }
-        s = (s * 2) % p;
-        if (k % 2 === 0) s = (s + mulMod(A[k / 2], A[k / 2], p)) % p;
-        ak = mulMod(s, invMod(2 * k - 1, p), p);
-      }
-      // (2k-1)! = (2k-3)! · (2k-2) · (2k-1)
-      const fact = k === 1 ? 1 : mulMod(mulMod(this.factorials[idx], 2 * k - 2, p), 2 * k - 1, p);
-      a.push(ak);
-      t.push(mulMod(ak, fact, p));
+    return this.residues.map(({ p, A, H, L }) => {
+      if (k === 1) return 1;
+      // Σ_{i=1}^{k-1} A_i A_{k-i}, each pair counted twice except the middle one.
+      let s = reduce(2 * convolutionMod(A, H, L, k, 1, (k - 1) >> 1, p), p);
+      if (k % 2 === 0) s = reduce(s + mulMod(A[k / 2], A[k / 2], p), p);
+      return mulMod(s, invMod(2 * k - 1, p), p);
     });
-    return { a, t };
   }
 
-  private push(a: number[]): void {
+  /** (2k-1)! = (2k-3)! · (2k-2) · (2k-1) mod p, for k = count + 1. */
+  private nextFactorial(r: Residues): number {
     const k = this.n + 1;
-    this.primes.forEach((p, idx) => {
-      if (k >= this.series[idx].length) {
-        const grown = new Float64Array(Math.max(2 * this.series[idx].length, k + 1));
-        grown.set(this.series[idx]);
-        this.series[idx] = grown;
+    return k === 1 ? 1 : mulMod(mulMod(r.factorial, 2 * k - 2, r.p), 2 * k - 1, r.p);
+  }
+
+  private push(a: readonly number[]): void {
+    const k = this.n + 1;
+    this.residues.forEach((r, idx) => {
+      if (k >= r.A.length) {
+        const size = Math.max(2 * r.A.length, k + 1);
+        const grow = (old: Float64Array) => {
+          const grown = new Float64Array(size);
+          grown.set(old);
+          return grown;
+        };
+        r.A = grow(r.A);
+        r.H = grow(r.H);
+        r.L = grow(r.L);
       }
-      this.series[idx][k] = a[idx];
-      if (k > 1) this.factorials[idx] = mulMod(mulMod(this.factorials[idx], 2 * k - 2, p), 2 * k - 1, p);
+      r.factorial = this.nextFactorial(r);
+      r.A[k] = a[idx];
+      r.L[k] = a[idx] % SPLIT;
+      r.H[k] = (a[idx] - r.L[k]) / SPLIT;
     });
     this.n = k;
   }
@@ -121,13 +178,13 @@ export class Verifier {
   /** Checks that `digits` is T(count+1) mod both primes and, if so, advances. Throws VerificationError otherwise. */
   accept(n: number, digits: string): void {
     if (n !== this.n + 1) throw new VerificationError(n, `term ${n} arrived out of order (expected ${this.n + 1})`);
-    if (!/^[1-9][0-9]*$/.test(digits)) throw new VerificationError(n, `T(${n}) is not a positive decimal integer`);
-    const { a, t } = this.nextResidues();
-    const residues = decimalResidues(digits, this.primes);
-    this.primes.forEach((p, idx) => {
-      const got = residues[idx];
-      if (got !== t[idx]) {
-        throw new VerificationError(n, `T(${n}) failed verification: it is ${got} mod ${p}, the independent check says ${t[idx]}`);
+    const got = decimalResidues(digits, this.primes);
+    if (got === null) throw new VerificationError(n, `T(${n}) is not a positive decimal integer`);
+    const a = this.nextA();
+    this.residues.forEach((r, idx) => {
+      const want = mulMod(a[idx], this.nextFactorial(r), r.p);
+      if (got[idx] !== want) {
+        throw new VerificationError(n, `T(${n}) failed verification: it is ${got[idx]} mod ${r.p}, the independent check says ${want}`);
       }
     });
     this.push(a);
@@ -137,22 +194,22 @@ export class Verifier {
   truncate(count: number): void {
     if (count >= this.n) return;
     this.n = Math.max(0, count);
-    this.primes.forEach((p, idx) => {
+    for (const r of this.residues) {
       let f = 1;
-      for (let k = 2; k <= this.n; k++) f = mulMod(mulMod(f, 2 * k - 2, p), 2 * k - 1, p);
-      this.factorials[idx] = f;
-    });
+      for (let k = 2; k <= this.n; k++) f = mulMod(mulMod(f, 2 * k - 2, r.p), 2 * k - 1, r.p);
+      r.factorial = f;
+    }
   }
 
   /** Serialized residues: u32 prime count, then per prime: u32 p, u32 count, count × u32 A_k. */
   serialize(): Buffer {
     const buf = Buffer.alloc(4 + this.primes.length * (8 + 4 * this.n));
     let o = buf.writeUInt32LE(this.primes.length, 0);
-    this.primes.forEach((p, idx) => {
-      o = buf.writeUInt32LE(p, o);
+    for (const r of this.residues) {
+      o = buf.writeUInt32LE(r.p, o);
       o = buf.writeUInt32LE(this.n, o);
-      for (let k = 1; k <= this.n; k++) o = buf.writeUInt32LE(this.series[idx][k], o);
-    });
+      for (let k = 1; k <= this.n; k++) o = buf.writeUInt32LE(r.A[k], o);
+    }
     return buf;
   }
 

@@ -6,7 +6,7 @@ import { SMALL_LIMIT, ZetaBlock, tangentBlock, tangentSmall } from '../../src/en
 import { PiCache } from '../../src/engine/bigmath';
 import { VERIFIER_PRIMES, VerificationError, Verifier, decimalMod } from '../../src/engine/verifier';
 import { footer, header, line } from '../../src/engine/formats';
-import { REFERENCE, REFERENCE_HASHES } from './reference';
+import { REFERENCE, REFERENCE_HASHES, REFERENCE_RESIDUES } from './reference';
 
 function runToEnd(engine: TangentEngine): Term[] {
   const out: Term[] = [];
@@ -142,8 +142,41 @@ describe('engine: state machine', () => {
     }
     assert.throws(() => v.accept(502, REFERENCE[0]), /out of order/);
     assert.throws(() => v.accept(501, '-12'), /not a positive decimal/);
-    assert.throws(() => v.accept(501, '0123'), /not a positive decimal/);
+    for (const junk of ['', '0', '0123', '12a4', ' 12', '1.5', '1e5', '+7', '١٢', '12\n']) {
+      assert.throws(() => v.accept(501, junk), /not a positive decimal/, JSON.stringify(junk));
+    }
     assert.equal(v.count, 500);
+    // Long random numbers, including residues that land next to the reduction's boundaries.
+    let seed = 12345;
+    const digit = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) % 10);
+    for (let len = 1; len <= 3000; len += 37) {
+      let d = String(1 + (digit() % 9));
+      for (let i = 1; i < len; i++) d += String(digit());
+      for (const p of VERIFIER_PRIMES) assert.equal(decimalMod(d, p), Number(BigInt(d) % BigInt(p)), `${len} digits mod ${p}`);
+    }
+    for (const p of VERIFIER_PRIMES) assert.equal(decimalMod(String(BigInt(p) * 123456789123n - 1n), p), p - 1);
+  });
+
+  it('the verifier agrees with T(n) mod p from PARI/GP up to n = 17000', () => {
+    // Each term is stood in for by the smallest number with T(n)'s residues (CRT), which is all the
+    // verifier reads; past n = 16385 its convolution needs a second run of 2^13 products.
+    const [p, q] = VERIFIER_PRIMES.map(BigInt);
+    const qInvModP = (() => {
+      let [r0, r1, t0, t1] = [p, q % p, 0n, 1n];
+      while (r1 !== 0n) {
+        const k = r0 / r1;
+        [r0, r1, t0, t1] = [r1, r0 - k * r1, t1, t0 - k * t1];
+      }
+      return ((t0 % p) + p) % p;
+    })();
+    const v = new Verifier();
+    REFERENCE_RESIDUES.forEach(([a, b], i) => {
+      // x ≡ a (mod p), x ≡ b (mod q): x = b + q·((a − b)·q⁻¹ mod p); + p·q keeps it positive and non-zero.
+      const x = BigInt(b) + q * ((((BigInt(a) - BigInt(b)) * qInvModP) % p + p) % p) + p * q;
+      v.accept(i + 1, x.toString());
+    });
+    assert.equal(v.count, 17000);
+    assert.throws(() => v.accept(17001, '1'), /failed verification/);
   });
 
   it('validates counts with a reason', () => {

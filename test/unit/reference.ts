@@ -19,4 +19,15 @@ export const REFERENCE_HASHES: Record<string, { sha256: string; bytes: number }>
   fs.readFileSync(path.join(FIXTURES, 'reference-bfile-hashes.json'), 'utf8'),
 ).bfiles;
 
+/** T(n) mod each verifier prime for n = 1..17000 (PARI/GP), index n-1: enough to reach the verifier's second run of 2^13 products. */
+export const REFERENCE_RESIDUES: readonly (readonly [number, number])[] = fs
+  .readFileSync(path.join(FIXTURES, 'tangent-residues.txt'), 'latin1')
+  .split('\n')
+  .filter((l) => l !== '' && !l.startsWith('#'))
+  .map((l, i) => {
+    const [n, a, b] = l.split(' ').map(Number);
+    if (n !== i + 1) throw new Error(`residue fixture line for n = ${n} is out of place`);
+    return [a, b] as const;
+  });
+
 export const FIXTURES_DIR = FIXTURES;
