@@ -8,13 +8,23 @@ export function bitLength(x: bigint): number {
   return (hex.length - 1) * 4 + (32 - Math.clz32(parseInt(hex[0], 16)));
 }
 
-/** floor(sqrt(x)) for x >= 0, by Newton's iteration from a close start. */
+/**
+ * floor(sqrt(x)) for x >= 0. The root of x's top half (recursively) is within a few units of the
+ * answer's top half, so Newton's iteration from there needs one or two full-size steps, where
+ * starting from a power of two would take ~log2(bits) of them.
+ */
 export function isqrt(x: bigint): bigint {
   if (x < 0n) throw new RangeError('isqrt of a negative number');
   if (x < 2n) return x;
   const bits = bitLength(x);
-  // Start above the root: 2^ceil(bits/2) >= sqrt(x).
-  let y = 1n << BigInt(Math.ceil(bits / 2));
+  if (bits <= 52) {
+    // x is exact as a double and Math.sqrt rounds correctly, so the floor is the root or one above it.
+    const r = BigInt(Math.floor(Math.sqrt(Number(x))));
+    return r * r > x ? r - 1n : r;
+  }
+  // sqrt(x) ≈ isqrt(x >> 2k) << k; + 1 << k puts the start above the root, as Newton's descent needs.
+  const k = Math.floor(bits / 4);
+  let y = (isqrt(x >> BigInt(2 * k)) + 1n) << BigInt(k);
   for (;;) {
     const next = (y + x / y) >> 1n;
     if (next >= y) return y;

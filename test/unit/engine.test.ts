@@ -47,7 +47,10 @@ describe('engine: exact Tangent numbers', () => {
     // floor(π·2^k) against π's known hex expansion 3.243F6A8885A308D313198A2E03707344A4093822299F31D008...
     assert.equal(piFixed(124).toString(16), '3243f6a8885a308d313198a2e0370734');
     assert.equal(piFixed(200).toString(16), '3243f6a8885a308d313198a2e03707344a4093822299f31d008');
-    for (const x of [0n, 1n, 2n, 15n, 16n, 17n, (1n << 200n) + 12345n]) {
+    // Squares and their neighbours across the double-precision start (2^52) and the recursion's splits.
+    const cases = [0n, 1n, 2n, 15n, 16n, 17n, (1n << 200n) + 12345n];
+    for (const m of [3n, (1n << 26n) - 1n, 1n << 26n, (1n << 27n) + 5n, 3n ** 200n, (1n << 5000n) - 1n]) cases.push(m * m - 1n, m * m, m * m + 1n);
+    for (const x of cases) {
       const r = isqrt(x);
       assert.ok(r * r <= x && (r + 1n) * (r + 1n) > x, `isqrt(${x})`);
     }
