@@ -44,6 +44,7 @@ export function decimalMod(digits: string, p: number): number {
 }
 
 const CHUNK_DIGITS = 8; // r·10^8 + chunk < 2^26·10^8 + 10^8 < 2^53
+const CHUNK_SCALE = 1e8;
 
 /**
  * Decimal digits → value mod each prime in one pass (chunks parsed once with charCodeAt), or
@@ -52,7 +53,8 @@ const CHUNK_DIGITS = 8; // r·10^8 + chunk < 2^26·10^8 + 10^8 < 2^53
 export function decimalResidues(digits: string, primes: readonly number[]): number[] | null {
   const len = digits.length;
   if (len === 0 || digits.charCodeAt(0) === 48) return null;
-  const r = primes.map(() => 0);
+  // A typed array: a plain array starting as small integers and then holding doubles measured 5× slower.
+  const r = new Float64Array(primes.length);
   let i = 0;
   let width = len % CHUNK_DIGITS || CHUNK_DIGITS;
   let bad = 0;
@@ -64,11 +66,11 @@ export function decimalResidues(digits: string, primes: readonly number[]): numb
       bad |= d | (9 - d); // negative (sign bit set) for anything but '0'..'9'
       chunk = chunk * 10 + d;
     }
-    const scale = 10 ** width;
+    const scale = width === CHUNK_DIGITS ? CHUNK_SCALE : 10 ** width;
     for (let k = 0; k < r.length; k++) r[k] = reduce(r[k] * scale + chunk, primes[k]);
     width = CHUNK_DIGITS;
   }
-  return bad < 0 ? null : r;
+  return bad < 0 ? null : Array.from(r);
 }
 
 /**
