@@ -31,13 +31,13 @@ const B_LEAF_BITS = BigInt(LEAF_BITS);
 const LEAF_HALF = 1n << BigInt(LEAF_BITS - 1);
 const LEAF_TOLERANCE = 1n << BigInt(LEAF_BITS - LEAF_TOLERANCE_BITS);
 
-/** 10^(LEAF_DIGITS · 2^k), computed once per process. */
-const leafPowers: bigint[] = [LEAF_POWER];
-function powerOfLeaves(leaves: number): bigint {
-  // The tree only multiplies by powers of ten for a power-of-two number of leaves.
+/** 5^(LEAF_DIGITS · 2^k), computed once per process. */
+const fivePowers: bigint[] = [5n ** BigInt(LEAF_DIGITS)];
+function fivePowerOfLeaves(leaves: number): bigint {
+  // The tree only splits off a power-of-two number of leaves.
   const k = 31 - Math.clz32(leaves);
-  while (leafPowers.length <= k) leafPowers.push(leafPowers[leafPowers.length - 1] ** 2n);
-  return leafPowers[k];
+  while (fivePowers.length <= k) fivePowers.push(fivePowers[fivePowers.length - 1] ** 2n);
+  return fivePowers[k];
 }
 
 export class NotAnIntegerError extends Error {
@@ -93,8 +93,13 @@ function split(z: bigint, s: number, leaves: number, out: bigint[]): void {
   const low = leaves - high;
   const highBits = treeBits(high);
   const lowBits = treeBits(low);
-  // High digits: the same fraction at less precision. Low digits: the fraction after them.
+  // High digits: the same fraction at less precision. Low digits: the fraction after them,
+  // frac(z · 10^k / 2^s) for k = high · LEAF_DIGITS. Since 10^k = 2^k · 5^k, that is
+  // frac(z' · 5^k / 2^(s−k)) with z' = z mod 2^(s−k): z's top k bits only ever reach the integer
+  // part, and 5^k has 30% fewer bits than 10^k; together the product costs ~30% less.
   split(z >> BigInt(s - highBits), highBits, high, out);
-  const shifted = BigInt.asUintN(s, z * powerOfLeaves(high));
-  split(shifted >> BigInt(s - lowBits), lowBits, low, out);
+  const k = high * LEAF_DIGITS;
+  const rest = s - k;
+  const shifted = BigInt.asUintN(rest, BigInt.asUintN(rest, z) * fivePowerOfLeaves(high));
+  split(shifted >> BigInt(rest - lowBits), lowBits, low, out);
 }
