@@ -134,6 +134,8 @@ export class ZetaBlock {
     readonly from: number,
     readonly to: number,
     private n: number,
+    /** Fraction bits of the R_j: the plan's precision W at first, lowered as n goes down (see step). */
+    private scale: number,
     plan: BlockPlan,
     /** π²/4 at W bits (kept in the state so a restore needs no π). */
     private readonly cinv: bigint,
@@ -191,7 +193,7 @@ export class ZetaBlock {
     }
     // Decreasing j: summing goes from the smallest value up, so each addition costs ~ its own size.
     const rs = oddJsDescending(plan.maxJ).map((j) => R.get(j)!);
-    return new ZetaBlock(from, to, to, plan, cinv, phi, rs, []);
+    return new ZetaBlock(from, to, to, W, plan, cinv, phi, rs, []);
   }
 
   /** Terms still to compute in this block. */
@@ -213,13 +215,13 @@ export class ZetaBlock {
     const phiBits = Math.ceil(log2TangentUpper(n)) + GUARD + 8;
     // T(n)·2^s/10^D = Φ·λ = Φ + Φ·tail/2^W, and tail/2^W < 1.5·3^(-2n): the correction only needs
     // the top (phiBits - 2n·log2 3) bits of each factor.
-    const tailBits = Math.ceil(this.W - 2 * n * LOG2_3) + 2;
-    const keep = phiBits + tailBits - this.W + 32;
+    const tailBits = Math.ceil(this.scale - 2 * n * LOG2_3) + 2;
+    const keep = phiBits + tailBits - this.scale + 32;
     let scaled = this.phi;
     if (keep > 32) {
       const dPhi = Math.max(0, phiBits - keep);
       const dTail = Math.max(0, tailBits - keep);
-      scaled += ((this.phi >> BigInt(dPhi)) * (tail >> BigInt(dTail))) >> BigInt(this.W - dPhi - dTail);
+      scaled += ((this.phi >> BigInt(dPhi)) * (tail >> BigInt(dTail))) >> BigInt(this.scale - dPhi - dTail);
     }
     // scaled = T(n) · 2^s / 10^D (+ a few ulps); T(n) is an integer, so every leaf of the digit tree
     // must round cleanly. Anything else means the precision plan is wrong.
@@ -233,6 +235,17 @@ export class ZetaBlock {
     this.n = n - 1;
     if (n === this.from) return;
     for (let i = 0; i < this.rs.length; i++) this.rs[i] *= this.jSquared[i];
+    // The R_j need fewer fraction bits further down: an error of one unit at 2^-scale, multiplied by
+    // j^(2(n-m)) by step m < n, stays below 2^-(rel(m) + TRIM_GUARD) for every j <= J(n) as long as
+    // scale >= rel(n-1) + TRIM_GUARD (rel(n) - rel(m) >= 2(n-m)·log2 J(n)); for larger j the error is
+    // at most the term itself, which is below the precision that counts. So the low bits the block's
+    // W carried for its bottom are dropped as it gets there, in steps of TRIM_BITS to amortize the pass.
+    const wanted = Math.ceil(log2TangentUpper(n - 1)) + GUARD + TRIM_GUARD;
+    if (this.scale - wanted >= TRIM_BITS) {
+      const drop = BigInt(this.scale - wanted);
+      for (let i = 0; i < this.rs.length; i++) this.rs[i] >>= drop;
+      this.scale = wanted;
+    }
     // F_{n-1} = F_n · (π²/4) / ((2n-1)(2n-2))
     let phi = mulShift(this.phi, this.cinv, this.W + 2, this.W, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
     // T(n-1) may need fewer leaves: rescale to its 2^s'/10^D' (an exact power of ten, then a shift).
@@ -249,11 +262,12 @@ export class ZetaBlock {
 
   serialize(): Buffer {
     const parts: Buffer[] = [];
-    const head = Buffer.alloc(16);
+    const head = Buffer.alloc(20);
     head.write(BLOCK_MAGIC, 0, 'latin1');
     head.writeUInt32LE(this.from, 4);
     head.writeUInt32LE(this.to, 8);
     head.writeUInt32LE(this.n, 12);
+    head.writeUInt32LE(this.scale, 16);
     parts.push(head, bigintToBytes(this.cinv), bigintToBytes(this.phi), u32(this.rs.length));
     for (const r of this.rs) parts.push(bigintToBytes(r));
     parts.push(u32(this.pending.length));
@@ -264,13 +278,15 @@ export class ZetaBlock {
   /** Rebuilds a block from `serialize()` output; throws RangeError on anything inconsistent. */
   static restore(buf: Uint8Array): ZetaBlock {
     const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (b.length < 16 || b.toString('latin1', 0, 4) !== BLOCK_MAGIC) throw new RangeError('not a block state');
+    if (b.length < 20 || b.toString('latin1', 0, 4) !== BLOCK_MAGIC) throw new RangeError('not a block state');
     const from = b.readUInt32LE(4);
     const to = b.readUInt32LE(8);
     const n = b.readUInt32LE(12);
     if (from <= SMALL_LIMIT || to < from || n > to || n < from - 1) throw new RangeError('block state has an impossible range');
     const plan = planBlock(from, to);
-    const reader = { offset: 16 };
+    const scale = b.readUInt32LE(16);
+    if (scale > plan.precision || scale < GUARD) throw new RangeError('block state does not match its plan');
+    const reader = { offset: 20 };
     const cinv = readBigint(b, reader);
     // π²/4 ≈ 2.47 at W bits has exactly W + 2 bits.
     if (bitLength(cinv) !== plan.precision + 2) throw new RangeError('block state does not match its plan');
@@ -282,12 +298,18 @@ export class ZetaBlock {
     if (pCount !== to - n) throw new RangeError('block state holds the wrong number of finished terms');
     const pending = Array.from({ length: pCount }, () => readDigits(b, reader));
     if (reader.offset !== b.length) throw new RangeError('block state has trailing bytes');
-    return new ZetaBlock(from, to, n, plan, cinv, phi, rs, pending);
+    return new ZetaBlock(from, to, n, scale, plan, cinv, phi, rs, pending);
   }
 }
 
-// TZB4: Φ is scaled by 2^s/10^D (TZB3 states, scaled by 2^GUARD, are refused and their blocks recomputed).
-const BLOCK_MAGIC = 'TZB4';
+// TZB5: the header also holds the R_j's current scale. Older states (TZB4 without it, TZB3 scaled by
+// 2^GUARD) are refused and their blocks recomputed.
+const BLOCK_MAGIC = 'TZB5';
+
+/** Bits beyond rel(n) the R_j keep: their truncations (≤ 2^9 per block, ≤ 2^13 terms) then add < 1/4 unit. */
+const TRIM_GUARD = 24;
+/** The R_j are cut down once this many of their fraction bits are no longer needed. */
+const TRIM_BITS = 512;
 
 /**
  * floor(2^W / q^e) up to an error below one unit, for an odd prime q. The exact power costs
