@@ -64,12 +64,18 @@ export interface BlockWorkerData {
   /** The job's control words: a block worker seeing Pause/Cancel posts its state and abandons the block; one
    * seeing the state-request counter change posts its state and goes on. */
   control: SharedArrayBuffer;
+  /** This thread's own Int32 word (SPLIT_BYTES): the id of a running block the job worker asks to split, or 0. */
+  split: SharedArrayBuffer;
 }
+
+export const SPLIT_BYTES = 4;
 export type BlockRequest = { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array };
 export type BlockResult =
   | { type: 'result'; id: number; from: number; digits: string[]; ms: number }
   /** Resumable in-progress state of block `id` (ZetaBlock.serialize()). */
   | { type: 'state'; id: number; from: number; to: number; state: Uint8Array }
+  /** Block `id` agreed to split: it now ends at `from` (its old from..from-1 is left to another block); `state` is its state after the split. */
+  | { type: 'split'; id: number; from: number; state: Uint8Array }
   | { type: 'stopped'; id: number }
   | { type: 'log'; id: number; message: string }
   | { type: 'error'; id: number; message: string };

@@ -30,6 +30,13 @@ export interface BlockOptions {
   onState?: (state: Buffer) => void;
   /** Polled after each term: true asks for the block's state now (a checkpoint is being written). */
   stateWanted?: () => boolean;
+  /**
+   * Polled after each term: true asks the block to hand the bottom of its remaining range to another
+   * thread (one that would otherwise sit idle at the end of a job). If the block agrees, it calls onSplit
+   * with its new lower end and its state after the split, and returns only the terms from there up.
+   */
+  splitWanted?: () => boolean;
+  onSplit?: (from: number, state: Buffer) => void;
 }
 
 /** Thrown by a block computation that was asked to stop (its state was handed to onState first). */
@@ -58,7 +65,7 @@ const BLOCK_DIGITS = 24_000_000;
 
 /** Terms per unit of work: blocks amortize a per-block setup, but hold their terms until they end. */
 export function blockSizeAt(from: number): number {
-  return Math.max(64, Math.min(400, Math.round(from / 10), Math.floor(BLOCK_DIGITS / decimalDigitsUpper(from))));
+  return Math.max(64, Math.min(1000, Math.round(from / 3), Math.floor(BLOCK_DIGITS / decimalDigitsUpper(from))));
 }
 
 /** Computes T(from..to) exactly as decimal strings; deterministic, so re-running gives the same bytes. */
@@ -74,12 +81,21 @@ export function createBlockComputer(): BlockComputer {
       from = SMALL_LIMIT + 1;
     }
     const block = (options.resume && restoreBlock(options.resume, from, to, options.onUnusableResume)) || ZetaBlock.start(from, to, pi);
+    // A block that began with the small terms returns them too; it is short and never split.
+    const splittable = out.length === 0 && options.onSplit !== undefined;
     while (!block.finished) {
       block.step();
       options.onTerm?.(block.remaining);
       if (!block.finished && options.shouldStop?.()) {
         options.onState?.(block.serialize());
         throw new BlockStopped();
+      }
+      if (splittable && !block.finished && options.splitWanted?.()) {
+        const at = block.balancedSplit();
+        if (at !== null) {
+          block.splitAt(at);
+          options.onSplit!(at, block.serialize());
+        }
       }
       if (options.onState && !block.finished && options.stateWanted?.()) options.onState(block.serialize());
     }

@@ -131,7 +131,9 @@ export class ZetaBlock {
   private readonly jSquared: bigint[];
 
   private constructor(
-    readonly from: number,
+    /** The lower end the block's precision was planned for (its `from` may have been raised since: splitAt). */
+    private readonly planFrom: number,
+    private lowest: number,
     readonly to: number,
     private n: number,
     /** Fraction bits of the R_j: the plan's precision W at first, lowered as n goes down (see step). */
@@ -193,16 +195,44 @@ export class ZetaBlock {
     }
     // Decreasing j: summing goes from the smallest value up, so each addition costs ~ its own size.
     const rs = oddJsDescending(plan.maxJ).map((j) => R.get(j)!);
-    return new ZetaBlock(from, to, to, W, plan, cinv, phi, rs, []);
+    return new ZetaBlock(from, from, to, to, W, plan, cinv, phi, rs, []);
+  }
+
+  /** The lowest term this block computes (raised by splitAt). */
+  get from(): number {
+    return this.lowest;
   }
 
   /** Terms still to compute in this block. */
   get remaining(): number {
-    return this.n - this.from + 1;
+    return this.n - this.lowest + 1;
   }
 
   get finished(): boolean {
-    return this.n < this.from;
+    return this.n < this.lowest;
+  }
+
+  /**
+   * Hands the bottom of the remaining range to someone else: this block stops after T(newFrom), and
+   * T(from..newFrom-1) become a block of their own. The arithmetic does not change (the precision
+   * planned for the old `from` is more than enough), so the terms are the same.
+   */
+  splitAt(newFrom: number): void {
+    if (!Number.isInteger(newFrom) || newFrom <= this.lowest || newFrom > this.n) {
+      throw new RangeError(`cannot split block ${this.lowest}..${this.to} (next term ${this.n}) at ${newFrom}`);
+    }
+    this.lowest = newFrom;
+  }
+
+  /**
+   * Where to split so that a fresh block for the bottom part, which first pays its setup (~setupTerms
+   * terms' worth of time), ends about when this one does; null when the remaining range is too short
+   * for that to pay off.
+   */
+  balancedSplit(): number | null {
+    const setupTerms = SPLIT_SETUP_TERMS_BASE + this.n / SPLIT_SETUP_TERMS_PER_N;
+    const bottom = Math.floor((this.remaining - setupTerms) / 2);
+    return bottom >= MIN_SPLIT_TERMS ? this.lowest + bottom : null;
   }
 
   /** Computes T(n) for the current n and moves down to n-1. */
@@ -233,7 +263,7 @@ export class ZetaBlock {
       throw e;
     }
     this.n = n - 1;
-    if (n === this.from) return;
+    if (n === this.lowest) return;
     for (let i = 0; i < this.rs.length; i++) this.rs[i] *= this.jSquared[i];
     // The R_j need fewer fraction bits further down: an error of one unit at 2^-scale, multiplied by
     // j^(2(n-m)) by step m < n, stays below 2^-(rel(m) + TRIM_GUARD) for every j <= J(n) as long as
@@ -262,12 +292,13 @@ export class ZetaBlock {
 
   serialize(): Buffer {
     const parts: Buffer[] = [];
-    const head = Buffer.alloc(20);
+    const head = Buffer.alloc(24);
     head.write(BLOCK_MAGIC, 0, 'latin1');
-    head.writeUInt32LE(this.from, 4);
+    head.writeUInt32LE(this.lowest, 4);
     head.writeUInt32LE(this.to, 8);
     head.writeUInt32LE(this.n, 12);
     head.writeUInt32LE(this.scale, 16);
+    head.writeUInt32LE(this.planFrom, 20);
     parts.push(head, bigintToBytes(this.cinv), bigintToBytes(this.phi), u32(this.rs.length));
     for (const r of this.rs) parts.push(bigintToBytes(r));
     parts.push(u32(this.pending.length));
@@ -278,15 +309,16 @@ export class ZetaBlock {
   /** Rebuilds a block from `serialize()` output; throws RangeError on anything inconsistent. */
   static restore(buf: Uint8Array): ZetaBlock {
     const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (b.length < 20 || b.toString('latin1', 0, 4) !== BLOCK_MAGIC) throw new RangeError('not a block state');
+    if (b.length < 24 || b.toString('latin1', 0, 4) !== BLOCK_MAGIC) throw new RangeError('not a block state');
     const from = b.readUInt32LE(4);
     const to = b.readUInt32LE(8);
     const n = b.readUInt32LE(12);
-    if (from <= SMALL_LIMIT || to < from || n > to || n < from - 1) throw new RangeError('block state has an impossible range');
-    const plan = planBlock(from, to);
+    const planFrom = b.readUInt32LE(20);
+    if (planFrom <= SMALL_LIMIT || from < planFrom || to < from || n > to || n < from - 1) throw new RangeError('block state has an impossible range');
+    const plan = planBlock(planFrom, to);
     const scale = b.readUInt32LE(16);
     if (scale > plan.precision || scale < GUARD) throw new RangeError('block state does not match its plan');
-    const reader = { offset: 20 };
+    const reader = { offset: 24 };
     const cinv = readBigint(b, reader);
     // π²/4 ≈ 2.47 at W bits has exactly W + 2 bits.
     if (bitLength(cinv) !== plan.precision + 2) throw new RangeError('block state does not match its plan');
@@ -298,14 +330,20 @@ export class ZetaBlock {
     if (pCount !== to - n) throw new RangeError('block state holds the wrong number of finished terms');
     const pending = Array.from({ length: pCount }, () => readDigits(b, reader));
     if (reader.offset !== b.length) throw new RangeError('block state has trailing bytes');
-    return new ZetaBlock(from, to, n, scale, plan, cinv, phi, rs, pending);
+    return new ZetaBlock(planFrom, from, to, n, scale, plan, cinv, phi, rs, pending);
   }
 }
 
-// TZB5: the header also holds the R_j's current scale. Older states (TZB4 without it, TZB3 scaled by
-// 2^GUARD) are refused and their blocks recomputed.
+// TZB5: the header also holds the R_j's current scale and the planned lower end (a split block's
+// precision was planned for it).
+// Older states (TZB4 without it, TZB3 scaled by 2^GUARD) are refused and their blocks recomputed.
 const BLOCK_MAGIC = 'TZB5';
 
+/** A block's setup costs about as much as this many of its terms, plus one per SPLIT_SETUP_TERMS_PER_N of n (measured: 16 at n = 1800, 25 at 3600, 35 at 7200, 56 at 15000). */
+const SPLIT_SETUP_TERMS_BASE = 8;
+const SPLIT_SETUP_TERMS_PER_N = 300;
+/** A split that gives the new block fewer terms than this is not worth a thread's time and a setup. */
+const MIN_SPLIT_TERMS = 8;
 /** Bits beyond rel(n) the R_j keep: their truncations (≤ 2^9 per block, ≤ 2^13 terms) then add < 1/4 unit. */
 const TRIM_GUARD = 24;
 /** The R_j are cut down once this many of their fraction bits are no longer needed. */

@@ -1,16 +1,18 @@
 // Runs blocks on a set of worker threads (one block per thread at a time). Blocks are independent
 // and deterministic; a running block reports its resumable state when the job worker asks for it
 // (through the control words), so each checkpoint holds fresh block states and killing everything
-// mid-block loses at most one checkpoint interval of work.
+// mid-block loses at most one checkpoint interval of work. At the end of a job, a thread with nothing
+// left to do can be given the bottom of a running block (requestSplit), instead of waiting for it.
 import { Worker } from 'node:worker_threads';
-import type { BlockRequest, BlockResult, BlockWorkerData } from '../common/protocol';
+import { SPLIT_BYTES, type BlockRequest, type BlockResult, type BlockWorkerData } from '../common/protocol';
 
 export class PoolStopped extends Error {
   override name = 'PoolStopped';
 }
 
 export interface BlockTask {
-  readonly from: number;
+  /** Raised when the block agrees to a split (its old bottom becomes another task). */
+  from: number;
   readonly to: number;
   /** The most recent resumable state of this block (or the state it was resumed from). */
   latestState: Uint8Array | undefined;
@@ -21,8 +23,20 @@ export interface BlockTask {
 
 interface Running {
   task: BlockTask;
+  id: number;
+  worker: Worker;
+  splitRequested: boolean;
   resolve: (digits: string[]) => void;
   reject: (e: Error) => void;
+}
+
+export interface PoolEvents {
+  /** A running block reported a new state, or ended (finished, stopped or failed). */
+  onTaskUpdate?: (task: BlockTask) => void;
+  /** `task` agreed to a split: it now starts at task.from, and oldFrom..task.from-1 needs a task of its own. */
+  onSplit?: (task: BlockTask, oldFrom: number) => void;
+  /** A thread became idle with nothing queued. */
+  onIdle?: () => void;
 }
 
 export class BlockPool {
@@ -30,6 +44,7 @@ export class BlockPool {
   private readonly queue: { req: BlockRequest; running: Running }[] = [];
   private readonly running = new Map<number, Running>();
   private readonly workers: Worker[] = [];
+  private readonly splitWords = new Map<Worker, Int32Array>();
   private nextId = 1;
   private closed = false;
 
@@ -39,12 +54,13 @@ export class BlockPool {
     control: SharedArrayBuffer,
     private readonly log: (message: string) => void,
     maxOldGenerationSizeMb?: number,
-    /** Called when a running block reported a new state, and when it ended (finished, stopped or failed). */
-    private readonly onTaskUpdate: (task: BlockTask) => void = () => undefined,
+    private readonly events: PoolEvents = {},
   ) {
-    const workerData: BlockWorkerData = { control };
     for (let i = 0; i < size; i++) {
+      const split = new SharedArrayBuffer(SPLIT_BYTES);
+      const workerData: BlockWorkerData = { control, split };
       const w = new Worker(script, { workerData, resourceLimits: maxOldGenerationSizeMb ? { maxOldGenerationSizeMb } : undefined });
+      this.splitWords.set(w, new Int32Array(split));
       w.on('message', (msg: BlockResult) => this.onMessage(w, msg));
       w.on('error', (e: Error & { code?: string }) =>
         this.failAll(e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`a block worker ran out of memory (limit ${maxOldGenerationSizeMb} MB)`) : e),
@@ -62,6 +78,9 @@ export class BlockPool {
     const result = new Promise<string[]>((resolve, reject) => {
       running = {
         task: undefined as unknown as BlockTask,
+        id: this.nextId++,
+        worker: undefined as unknown as Worker,
+        splitRequested: false,
         resolve: (digits) => {
           running.task.digits = digits;
           resolve(digits);
@@ -74,7 +93,7 @@ export class BlockPool {
     running.task = task;
     if (this.closed) running.reject(new PoolStopped('the block pool is closed'));
     else {
-      this.queue.push({ req: { type: 'compute', id: this.nextId++, from, to, resume }, running });
+      this.queue.push({ req: { type: 'compute', id: running.id, from, to, resume }, running });
       this.dispatch();
     }
     return task;
@@ -85,10 +104,28 @@ export class BlockPool {
     return [...this.running.values()].map((r) => r.task);
   }
 
+  /** True when a thread is idle and nothing is queued for it. */
+  get hasIdleThread(): boolean {
+    return !this.closed && this.idle.length > 0 && this.queue.length === 0;
+  }
+
+  /**
+   * Asks a running block to hand the bottom of its remaining range to another task (it answers after
+   * its current term, through events.onSplit, or not at all if too little is left). Once per block.
+   */
+  requestSplit(task: BlockTask): boolean {
+    const r = [...this.running.values()].find((x) => x.task === task);
+    if (!r || r.splitRequested) return false;
+    r.splitRequested = true;
+    Atomics.store(this.splitWords.get(r.worker)!, 0, r.id);
+    return true;
+  }
+
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const w = this.idle.pop()!;
       const { req, running } = this.queue.shift()!;
+      running.worker = w;
       this.running.set(req.id, running);
       w.postMessage(req);
     }
@@ -100,7 +137,16 @@ export class BlockPool {
       case 'state':
         if (r) {
           r.task.latestState = msg.state;
-          this.onTaskUpdate(r.task);
+          this.events.onTaskUpdate?.(r.task);
+        }
+        return;
+      case 'split':
+        if (r) {
+          const oldFrom = r.task.from;
+          r.task.from = msg.from;
+          // The state from before the split covers the old range: only the new one may be checkpointed.
+          r.task.latestState = msg.state;
+          this.events.onSplit?.(r.task, oldFrom);
         }
         return;
       case 'log':
@@ -119,7 +165,8 @@ export class BlockPool {
     this.running.delete(msg.id);
     this.idle.push(w);
     this.dispatch();
-    if (r) this.onTaskUpdate(r.task);
+    if (r) this.events.onTaskUpdate?.(r.task);
+    if (this.hasIdleThread) this.events.onIdle?.();
   }
 
   private failAll(e: Error): void {

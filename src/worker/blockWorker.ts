@@ -1,6 +1,7 @@
 // A block-computing thread: receives block ranges (optionally with the state of an interrupted
 // run), returns exact decimal terms, and posts its resumable state while it works. It polls the
-// job's control word after every term, so a pause or cancel stops it within one term.
+// job's control word after every term, so a pause or cancel stops it within one term, and its own
+// split word, so at the end of a job an idle thread can take over the bottom of its block.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlockStopped, createBlockComputer } from '../engine/engine';
 import { ControlSlot, ControlState, type BlockRequest, type BlockResult, type BlockWorkerData } from '../common/protocol';
@@ -10,6 +11,7 @@ if (!parentPort) throw new Error('blockWorker must run in a worker thread');
 lowerThreadPriority();
 const port = parentPort;
 const control = new Int32Array((workerData as BlockWorkerData).control);
+const splitRequest = new Int32Array((workerData as BlockWorkerData).split);
 const compute = createBlockComputer();
 
 function post(msg: BlockResult): void {
@@ -33,6 +35,9 @@ port.on('message', (req: BlockRequest) => {
         return true;
       },
       shouldStop: () => Atomics.load(control, ControlSlot.State) !== ControlState.Run,
+      // A request names its block, so one that arrives after that block ended is ignored by the next.
+      splitWanted: () => Atomics.load(splitRequest, 0) === req.id && Atomics.compareExchange(splitRequest, 0, req.id, 0) === req.id,
+      onSplit: (from, state) => post({ type: 'split', id: req.id, from, state }),
     });
     post({ type: 'result', id: req.id, from: req.from, digits, ms: performance.now() - started });
   } catch (e) {

@@ -120,11 +120,12 @@ export function restoreEngine(store: StateDir, requestedTarget: number | undefin
   const target = requestedTarget ?? storedTarget ?? (store.count > 0 ? store.count : undefined);
   if (target === undefined) throw new StoreError('CORRUPT', 'there is no job to resume in this state directory');
   const engine = new TangentEngine(Math.max(target, 1), verifier);
-  // Only a chain of blocks starting right after the stored terms can be continued.
+  // Blocks beyond the stored terms that do not overlap can be continued; the job worker plans fresh
+  // blocks for any gap (the bottom of a split that had no state yet).
   const pendingBlocks: PendingBlock[] = [];
   let next = engine.done + 1;
   for (const b of [...blocks].sort((x, y) => x.from - y.from)) {
-    if (b.from === next && b.to <= engine.target) {
+    if (b.from >= next && b.to <= engine.target) {
       pendingBlocks.push(b);
       next = b.to + 1;
     }

@@ -122,12 +122,29 @@ async function main(): Promise<void> {
       data.control,
       (m) => post({ type: 'log', level: 'warn', message: m }),
       data.maxOldGenerationSizeMb,
-      (task) => {
-        if (stateRequest?.waiting.delete(task) && stateRequest.waiting.size === 0) answerStateRequest();
+      {
+        onTaskUpdate: (task) => {
+          if (stateRequest?.waiting.delete(task) && stateRequest.waiting.size === 0) answerStateRequest();
+        },
+        onSplit: (task, oldFrom) => {
+          const at = inflight.indexOf(task);
+          if (at < 0) return; // replanned meanwhile: its result is not awaited any more
+          // The bottom part goes first in commit order; the idle thread picks it up at once.
+          inflight.splice(at, 0, blockPool.compute(oldFrom, task.from - 1));
+          post({ type: 'log', level: 'info', message: `block ${oldFrom}..${task.to} split at ${task.from}: ${oldFrom}..${task.from - 1} moved to an idle thread` });
+        },
+        onIdle: () => {
+          // Only at the end of the job: before that the loop keeps a block queued for every thread.
+          if (stopSeen || stopReason() || planNext(plannedUpTo, engine.target)) return;
+          // The running block with the highest terms has the most expensive work left.
+          const candidates = blockPool.runningTasks.filter((t) => inflight.includes(t)).sort((a, b) => b.to - a.to);
+          for (const t of candidates) if (blockPool.requestSplit(t)) return;
+        },
       },
     );
     pool = blockPool;
     const resumable = new Map(restored.pendingBlocks.map((b) => [b.from, b]));
+    let plannedUpTo = engine.done;
 
     // A stop wakes the wait for the head block. (Not a race against one long-lived "stopped" promise:
     // every race would leave a reaction on it holding that block's result, a leak of all the digits.)
@@ -144,7 +161,6 @@ async function main(): Promise<void> {
 
     let reason: StopReason | undefined;
     try {
-      let plannedUpTo = engine.done;
       let firstBlock = true;
       while (!reason) {
         if (engine.finished) {
@@ -158,7 +174,9 @@ async function main(): Promise<void> {
           const saved = resumable.get(block.from);
           // The run's first fresh block is short, so the first new term shows up quickly after a
           // start or resume (its setup is paid once more, which is cheap at that size).
-          const to = saved ? saved.to : firstBlock ? Math.min(block.to, block.from + FIRST_BLOCK_TERMS - 1) : block.to;
+          let to = saved ? saved.to : firstBlock ? Math.min(block.to, block.from + FIRST_BLOCK_TERMS - 1) : block.to;
+          // A checkpointed block further up (the top of a split whose bottom had no state yet) is continued, not redone.
+          for (const f of resumable.keys()) if (f > block.from && f <= to) to = f - 1;
           firstBlock = false;
           inflight.push(pool.compute(block.from, to, saved?.state));
           resumable.delete(block.from);
@@ -189,6 +207,8 @@ async function main(): Promise<void> {
           reason = result.stop;
           break;
         }
+        // A split put the bottom of this block in front of it: commit that first (this one's digits wait on its task).
+        if (inflight[0] !== head) continue;
         inflight.shift();
         commit(head.from, result.digits);
       }

@@ -228,6 +228,60 @@ describe('engine: resumable blocks', () => {
     }
   });
 
+  it('a block split while it runs: the top part and a fresh block for the bottom give the same terms, and a split state restores', () => {
+    const pi = new PiCache();
+    const from = 401;
+    const to = 480;
+    for (const [stepsBefore, splitAt] of [
+      [1, 402],
+      [10, 440],
+      [40, 440],
+      [78, 402],
+    ]) {
+      const top = ZetaBlock.start(from, to, pi);
+      for (let i = 0; i < stepsBefore; i++) top.step();
+      assert.throws(() => top.splitAt(from), RangeError, 'the new lower end must be above the old one');
+      assert.throws(() => top.splitAt(to - stepsBefore + 1), RangeError, 'a split cannot take back a finished term');
+      top.splitAt(splitAt);
+      assert.equal(top.from, splitAt);
+      // Half of the steps after the split run on a restored copy: the split survives serialization.
+      for (let i = 0; i < (to - stepsBefore - splitAt + 1) >> 1; i++) top.step();
+      const resumed = ZetaBlock.restore(top.serialize());
+      assert.deepEqual(resumed.serialize(), top.serialize());
+      while (!resumed.finished) resumed.step();
+      const bottom = ZetaBlock.start(from, splitAt - 1, pi);
+      while (!bottom.finished) bottom.step();
+      const terms = [...bottom.terms(), ...resumed.terms()];
+      assert.equal(terms.length, to - from + 1);
+      terms.forEach((t, i) => assert.equal(t, REFERENCE[from + i - 1], `T(${from + i}) after a split at ${splitAt} (${stepsBefore} steps in)`));
+    }
+    // A balanced split leaves the new block a share that pays for its setup, and none when too little is left.
+    const block = ZetaBlock.start(from, to, pi);
+    const at = block.balancedSplit();
+    assert.ok(at !== null && at > from + 8 && at < from + 40, `balanced split of ${from}..${to} at ${at}`);
+    while (block.remaining > 20) block.step();
+    assert.equal(block.balancedSplit(), null);
+  });
+
+  it('the block computer splits on request and returns only the terms above the split', () => {
+    const compute = createBlockComputer();
+    let steps = 0;
+    let split: { from: number; state: Buffer } | undefined;
+    const top = compute(501, 700, { onTerm: () => steps++, splitWanted: () => steps === 5, onSplit: (f, state) => (split = { from: f, state }) });
+    assert.ok(split, 'the block agreed to split');
+    assert.equal(top.length, 700 - split.from + 1);
+    assert.equal(ZetaBlock.restore(split.state).from, split.from);
+    const bottom = compute(501, split.from - 1);
+    const check = new Verifier();
+    [...runToEnd(new TangentEngine(500)).map((t) => t.digits), ...bottom, ...top].forEach((d, i) => check.accept(i + 1, d));
+    assert.equal(check.count, 700);
+    // Blocks that start with the small-n terms are never split.
+    let asked = 0;
+    const small = compute(1, 120, { splitWanted: () => (asked++, true), onSplit: () => assert.fail('split a block with small-n terms') });
+    assert.equal(small.length, 120);
+    assert.equal(asked, 0);
+  });
+
   it('a damaged or foreign block state is refused with RangeError', () => {
     const block = ZetaBlock.start(300, 320, new PiCache());
     block.step();

@@ -1,13 +1,17 @@
 // The host-side runner with real worker threads: events, pause/resume/cancel, and every way a
 // worker can end turning into exactly one outcome (never a hang), with the stored state intact.
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { JobWorkerEvent } from '../../src/common/protocol';
 import { StateDir } from '../../src/store';
+import { PiCache } from '../../src/engine/bigmath';
+import { ZetaBlock } from '../../src/engine/tangent';
+import { restoreEngine, writeCheckpoint } from '../../src/worker/jobState';
 import { JobRunner } from '../../src/worker/runner';
-import { REFERENCE } from './reference';
+import { REFERENCE, REFERENCE_HASHES } from './reference';
 
 const WORKER_DIR = path.resolve(__dirname, '../../../dist');
 
@@ -70,6 +74,53 @@ describe('runner (worker threads)', function () {
       assert.ok(from > c.position, `a checkpointed block starts after the stored terms: ${JSON.stringify(c)}`);
     }
     assert.equal(storedTerms(dir).length, 2500);
+  });
+
+  it('at the end of a job a thread with nothing left takes over the bottom of a running block; the b-file is the reference', async () => {
+    const dir = tmpState();
+    // 2000 terms end with blocks 1129..1504 and 1505..2000: the first thread to finish has nothing left to plan.
+    const runner = new JobRunner({ stateDir: dir, target: 2000, workerDir: WORKER_DIR, parallelism: 2, checkpointIntervalMs: 1000 });
+    const events = collect(runner);
+    const outcome = await runner.outcome;
+    assert.equal(outcome.kind === 'stopped' && outcome.reason, 'finished');
+    const splits = events.filter((e) => e.type === 'log' && / split at \d+/.test(e.message));
+    assert.ok(splits.length >= 1, `a block was split: ${JSON.stringify(events.filter((e) => e.type === 'log'))}`);
+    let next = 1;
+    for (const e of events) {
+      if (e.type !== 'committed') continue;
+      assert.equal(e.from, next, 'committed in order, without gaps, across the split');
+      next = e.to + 1;
+    }
+    assert.equal(next, 2001);
+    const bfile = storedTerms(dir).map((d, i) => `${i + 1} ${d}\n`).join('');
+    assert.equal(createHash('sha256').update(bfile).digest('hex'), REFERENCE_HASHES['2000'].sha256);
+  });
+
+  it('a checkpointed block beyond a gap (the top of a split whose bottom had no state yet) is continued, the gap computed afresh', async () => {
+    const dir = tmpState();
+    const first = new JobRunner({ stateDir: dir, target: 300, workerDir: WORKER_DIR });
+    assert.equal((await first.outcome).kind, 'stopped');
+    // A snapshot at term 300 holding block 401..560, 30 terms into it, and nothing for 301..400.
+    const block = ZetaBlock.start(401, 560, new PiCache());
+    for (let i = 0; i < 30; i++) block.step();
+    const store = StateDir.open(dir, { mode: 'write' });
+    try {
+      writeCheckpoint(store, restoreEngine(store, 600).engine, 600, [{ from: 401, to: 560, state: block.serialize() }]);
+    } finally {
+      store.close();
+    }
+    const second = new JobRunner({ stateDir: dir, target: 600, workerDir: WORKER_DIR });
+    const events = collect(second);
+    const outcome = await second.outcome;
+    assert.equal(outcome.kind === 'stopped' && outcome.reason, 'finished');
+    const opened = events.find((e) => e.type === 'opened');
+    assert.ok(opened?.type === 'opened' && opened.recoveries.some((r) => r.includes('continuing 1 block(s) from their checkpointed state: 401..560')), JSON.stringify(opened));
+    assert.ok(!events.some((e) => e.type === 'log' && e.level === 'warn'), JSON.stringify(events.filter((e) => e.type === 'log')));
+    const committed = events.filter((e) => e.type === 'committed').map((e) => (e.type === 'committed' ? `${e.from}..${e.to}` : ''));
+    assert.ok(committed.includes('401..560'), `the saved block was continued as it was: ${committed.join(' ')}`);
+    assert.equal(committed[0].split('..')[0], '301');
+    storedTerms(dir).slice(0, 500).forEach((d, i) => assert.equal(d, REFERENCE[i]));
+    assert.equal(storedTerms(dir).length, 600);
   });
 
   it('memory stays bounded: a 5000-term job (~90 MB of digits) runs within a 64 MB heap per thread', async () => {
