@@ -108,7 +108,9 @@ export function createBlockComputer(): BlockComputer {
 function restoreBlock(resume: Uint8Array, from: number, to: number, onUnusable: ((reason: string) => void) | undefined): ZetaBlock | null {
   try {
     const block = ZetaBlock.restore(resume);
-    if (block.from !== from || block.to !== to) throw new RangeError(`resume state is for ${block.from}..${block.to}, not ${from}..${to}`);
+    // A state may start below `from`: its lower terms were committed since (the bottom of a later split).
+    if (block.to !== to || block.from > from) throw new RangeError(`resume state is for ${block.from}..${block.to}, not ${from}..${to}`);
+    block.narrowTo(from);
     return block;
   } catch (e) {
     if (!(e instanceof RangeError) || !onUnusable) throw e;

@@ -225,6 +225,23 @@ export class ZetaBlock {
   }
 
   /**
+   * Narrows a restored block to newFrom..to when its lower terms were committed by another block since
+   * its state was saved (the bottom of a split made after that checkpoint): its finished terms from
+   * newFrom up, and its progress, stay usable.
+   */
+  narrowTo(newFrom: number): void {
+    if (!Number.isInteger(newFrom) || newFrom < this.lowest || newFrom > this.to) {
+      throw new RangeError(`cannot narrow block ${this.lowest}..${this.to} to start at ${newFrom}`);
+    }
+    if (newFrom > this.n + 1) {
+      // Finished terms below newFrom go (pending[0] is T(n+1)); the block is then finished too.
+      this.pending.splice(0, newFrom - (this.n + 1));
+      this.n = newFrom - 1;
+    }
+    this.lowest = newFrom;
+  }
+
+  /**
    * Where to split so that a fresh block for the bottom part, which first pays its setup (~setupTerms
    * terms' worth of time), ends about when this one does; null when the remaining range is too short
    * for that to pay off.

@@ -57,12 +57,16 @@ export function decodePayload(buf: Buffer): { verifier: Buffer; blocks: PendingB
   return { verifier: Buffer.from(verifier), blocks };
 }
 
-/** Terms finished inside checkpointed blocks (beyond the log), from a snapshot payload: for progress reports and tests. */
-export function termsInCheckpointedBlocks(payload: Buffer): number {
+/**
+ * Terms after term `after` finished inside the checkpointed blocks (those a resume continues when the log
+ * holds `after` terms), from a snapshot payload: for progress reports and tests.
+ */
+export function termsInCheckpointedBlocks(payload: Buffer, after = 0): number {
   return decodePayload(payload).blocks.reduce((sum, b) => {
     const state = Buffer.from(b.state.buffer, b.state.byteOffset, b.state.byteLength);
-    // ZetaBlock state header: magic, from, to, next n (the block runs downwards from `to`).
-    return state.length >= 16 ? sum + (b.to - state.readUInt32LE(12)) : sum;
+    // ZetaBlock state header: magic, from, to, next n (the block runs downwards from `to`, so it has
+    // finished n+1..to; a resume narrows it to the terms after the log).
+    return state.length >= 16 ? sum + Math.max(0, b.to - Math.max(state.readUInt32LE(12), after)) : sum;
   }, 0);
 }
 
@@ -120,13 +124,14 @@ export function restoreEngine(store: StateDir, requestedTarget: number | undefin
   const target = requestedTarget ?? storedTarget ?? (store.count > 0 ? store.count : undefined);
   if (target === undefined) throw new StoreError('CORRUPT', 'there is no job to resume in this state directory');
   const engine = new TangentEngine(Math.max(target, 1), verifier);
-  // Blocks beyond the stored terms that do not overlap can be continued; the job worker plans fresh
-  // blocks for any gap (the bottom of a split that had no state yet).
+  // Blocks beyond the stored terms can be continued. One whose lower terms were logged after the snapshot
+  // (the bottom of a split made since) continues from the log's end; the job worker plans fresh blocks for
+  // any gap (the bottom of a split that had no state yet).
   const pendingBlocks: PendingBlock[] = [];
   let next = engine.done + 1;
   for (const b of [...blocks].sort((x, y) => x.from - y.from)) {
-    if (b.from >= next && b.to <= engine.target) {
-      pendingBlocks.push(b);
+    if (b.to >= next && b.to <= engine.target) {
+      pendingBlocks.push({ ...b, from: Math.max(b.from, next) });
       next = b.to + 1;
     }
   }

@@ -30,13 +30,16 @@ function storedCount(dir: string): number {
   }
 }
 
-/** Terms whose work is durable: those in the log plus those finished inside checkpointed blocks. */
+/**
+ * Terms whose work is durable: those in the log plus those finished inside the checkpointed blocks a
+ * resume continues (the ones beyond the log: a snapshot can predate the commit of its first block).
+ */
 function durableProgress(dir: string): { progress: number; account: string } {
   const s = StateDir.open(dir, { mode: 'read' });
   try {
     const snap = s.latestSnapshot;
-    const progress = s.count + (snap && snap.header.position === s.count ? termsInCheckpointedBlocks(snap.payload) : 0);
-    const account = snap ? `${s.count} stored, snapshot ${snap.header.generation} at ${snap.header.position} holding ${termsInCheckpointedBlocks(snap.payload)} block terms (${String(snap.header.blocks)})` : `${s.count} stored, no snapshot`;
+    const progress = s.count + (snap && snap.header.position <= s.count ? termsInCheckpointedBlocks(snap.payload, s.count) : 0);
+    const account = snap ? `${s.count} stored, snapshot ${snap.header.generation} at ${snap.header.position} holding ${termsInCheckpointedBlocks(snap.payload, s.count)} block terms beyond the log (${String(snap.header.blocks)})` : `${s.count} stored, no snapshot`;
     return { progress, account };
   } finally {
     s.close();
@@ -60,6 +63,74 @@ function waitForStderr(child: ChildProcess, re: RegExp, timeoutMs = 30000): Prom
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/**
+ * Runs the CLI again and again, SIGKILLing it at seeded random moments: every fifth kill during start-up
+ * (open, recovery, lock takeover), the others at a random moment of the compute phase, measured from when
+ * the job says it is computing. Checks that stored terms and durable progress never go back, that
+ * progress grows over every 10 kills, that every checkpointed block state is usable, and that the final
+ * b-file is PARI/GP's.
+ */
+async function killRepeatedly(o: { count: number; threads: number; kills: number; seed: number; stopWhenDone?: boolean }): Promise<void> {
+  const { count: n, seed } = o;
+  const random = mulberry32(seed);
+  const dir = tmpDir('kill');
+  const state = path.join(dir, 'state');
+  const out = path.join(dir, `b${n}.txt`);
+  const counts: number[] = [];
+  const progress: number[] = [];
+  const accounts: string[] = [];
+  const lostWork: string[] = [];
+  const unusableStates: string[] = [];
+  let kills = 0;
+  for (let run = 0; kills < o.kills && run < 2 * o.kills; run++) {
+    const child = spawn(process.execPath, [CLI, '--count', String(n), '--state', state, '--out', out, '--checkpoint-interval', '0.2', '--threads', String(o.threads)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const duringStartup = run % 5 === 0;
+    const delay = duringStartup ? Math.floor(random() * 250) : 200 + Math.floor(random() * 1000);
+    const ready = duringStartup ? Promise.resolve() : waitForStderr(child, /computing \d+ terms|resuming at term|already computed/, 30000).then(() => undefined);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = ready.then(() => new Promise<null>((r) => setTimeout(() => r(null), delay)));
+    const result = await Promise.race([exited(child), timer]);
+    if (result === null) {
+      child.kill('SIGKILL');
+      await exited(child);
+      kills++;
+    } else {
+      assert.equal(result.code, 0, `run ${run} (seed ${seed}) exited by itself with ${result.code}`);
+    }
+    const exists = fs.existsSync(path.join(state, 'STATE'));
+    const count = exists ? storedCount(state) : 0;
+    if (counts.length) assert.ok(count >= counts[counts.length - 1], `seed ${seed}: the stored count went back from ${counts[counts.length - 1]} to ${count}`);
+    counts.push(count);
+    const durable = exists ? durableProgress(state) : { progress: 0, account: 'no state' };
+    progress.push(durable.progress);
+    accounts.push(durable.account);
+    if (/could not resume block/.test(stderr)) unusableStates.push(`run ${run}: ${stderr}`);
+    if (progress.length > 1 && progress[progress.length - 1] < progress[progress.length - 2]) {
+      // Checkpointed work was lost: keep the run's own account for the failure message.
+      lostWork.push(`run ${run}: ${accounts[accounts.length - 2]} -> ${durable.account}; stderr: ${stderr.replace(/\s*\n\s*/g, ' | ')}`);
+    }
+    if (o.stopWhenDone && count === n) break;
+  }
+  if (!o.stopWhenDone) assert.equal(kills, o.kills, `seed ${seed}: ${o.kills} kills`);
+  assert.ok(kills >= Math.min(o.kills, 5), `seed ${seed}: only ${kills} kills`);
+  const final = runCli(['--count', String(n), '--state', state, '--out', out]);
+  assert.equal(final.status, 0, final.stderr);
+  assert.match(final.stderr, new RegExp(`resuming at term \\d+ of ${n}|all ${n} terms are already computed`));
+  const text = fs.readFileSync(out);
+  assert.equal(text.length, REFERENCE_HASHES[String(n)].bytes);
+  assert.equal(createHash('sha256').update(text).digest('hex'), REFERENCE_HASHES[String(n)].sha256, `seed ${seed}`);
+  // Killed again and again, the job still moved forward: blocks in progress are checkpointed
+  // (their finished terms included), so durable progress grows even when no run lives long
+  // enough to finish a whole block.
+  for (let i = 10; i < progress.length; i++) {
+    if (progress[i - 10] < n) assert.ok(progress[i] > progress[i - 10], `seed ${seed}: no durable progress over 10 consecutive kills: ${progress.join(',')}\n${lostWork.join('\n')}`);
+  }
+  assert.deepEqual(lostWork, [], `seed ${seed}: checkpointed work went back`);
+  assert.deepEqual(unusableStates, [], `seed ${seed}: every checkpointed block state was usable`);
+  console.log(`      durable progress after each kill (seed ${seed}, ${o.threads} thread(s), ${kills} kills): ${progress.join(',')}`);
 }
 
 describe('CLI', function () {
@@ -91,65 +162,15 @@ describe('CLI', function () {
 
   it('survives 50 SIGKILLs at seeded random moments and ends with the PARI/GP reference b-file (N = 6000)', async function () {
     this.timeout(600000);
-    const seed = Number(process.env.TN_FAULT_SEED ?? 20261125);
-    const random = mulberry32(seed);
-    const dir = tmpDir('kill');
-    const state = path.join(dir, 'state');
-    const out = path.join(dir, 'b6000.txt');
-    const counts: number[] = [];
-    const progress: number[] = [];
-    const accounts: string[] = [];
-    const lostWork: string[] = [];
-    const unusableStates: string[] = [];
-    let kills = 0;
-    // One compute thread makes the 6000-term job last ~35 s. Every fifth kill lands at a random
-    // moment of start-up (open, recovery, lock takeover); the others at a random moment of the
-    // compute phase, measured from when the job says it is computing.
-    for (let run = 0; kills < 50 && run < 100; run++) {
-      const child = spawn(process.execPath, [CLI, '--count', '6000', '--state', state, '--out', out, '--checkpoint-interval', '0.2', '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      const duringStartup = run % 5 === 0;
-      const delay = duringStartup ? Math.floor(random() * 250) : 200 + Math.floor(random() * 1000);
-      const ready = duringStartup ? Promise.resolve() : waitForStderr(child, /computing \d+ terms|resuming at term/, 30000).then(() => undefined);
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = ready.then(() => new Promise<null>((r) => setTimeout(() => r(null), delay)));
-      const result = await Promise.race([exited(child), timer]);
-      if (result === null) {
-        child.kill('SIGKILL');
-        await exited(child);
-        kills++;
-      } else {
-        assert.equal(result.code, 0, `run ${run} (seed ${seed}) exited by itself with ${result.code}`);
-      }
-      const exists = fs.existsSync(path.join(state, 'STATE'));
-      const count = exists ? storedCount(state) : 0;
-      if (counts.length) assert.ok(count >= counts[counts.length - 1], `seed ${seed}: the stored count went back from ${counts[counts.length - 1]} to ${count}`);
-      counts.push(count);
-      const durable = exists ? durableProgress(state) : { progress: 0, account: 'no state' };
-      progress.push(durable.progress);
-      accounts.push(durable.account);
-      if (/could not resume block/.test(stderr)) unusableStates.push(`run ${run}: ${stderr}`);
-      if (progress.length > 1 && progress[progress.length - 1] < progress[progress.length - 2]) {
-        // Checkpointed work was lost: keep the run's own account for the failure message.
-        lostWork.push(`run ${run}: ${accounts[accounts.length - 2]} -> ${durable.account}; stderr: ${stderr.replace(/\s*\n\s*/g, ' | ')}`);
-      }
-    }
-    assert.equal(kills, 50, `seed ${seed}: 50 kills`);
-    const final = runCli(['--count', '6000', '--state', state, '--out', out]);
-    assert.equal(final.status, 0, final.stderr);
-    assert.match(final.stderr, /resuming at term \d+ of 6000/);
-    const text = fs.readFileSync(out);
-    assert.equal(text.length, REFERENCE_HASHES['6000'].bytes);
-    assert.equal(createHash('sha256').update(text).digest('hex'), REFERENCE_HASHES['6000'].sha256, `seed ${seed}`);
-    // Killed again and again, the job still moved forward: blocks in progress are checkpointed
-    // (their finished terms included), so durable progress grows even when no run lives long
-    // enough to finish a whole block.
-    for (let i = 10; i < progress.length; i++) {
-      assert.ok(progress[i] > progress[i - 10], `seed ${seed}: no durable progress over 10 consecutive kills: ${progress.join(',')}\n${lostWork.join('\n')}`);
-    }
-    assert.deepEqual(lostWork, [], `seed ${seed}: checkpointed work went back`);
-    assert.deepEqual(unusableStates, [], `seed ${seed}: every checkpointed block state was usable`);
-    console.log(`      durable progress after each kill (seed ${seed}): ${progress.join(',')}`);
+    // One compute thread makes the 6000-term job last ~30 s.
+    await killRepeatedly({ count: 6000, threads: 1, kills: 50, seed: Number(process.env.TN_FAULT_SEED ?? 20261125) });
+  });
+
+  it('survives 20 SIGKILLs with two compute threads, through the end of the job where blocks split (N = 4000)', async function () {
+    this.timeout(600000);
+    // Two threads finish 4000 terms in ~3 s of compute: the kills keep landing in the last blocks, where a
+    // thread that runs out of work takes over the bottom of the other's block.
+    await killRepeatedly({ count: 4000, threads: 2, kills: 20, seed: Number(process.env.TN_FAULT_SEED ?? 20261125) + 1, stopWhenDone: true });
   });
 
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {

@@ -255,6 +255,21 @@ describe('engine: resumable blocks', () => {
       assert.equal(terms.length, to - from + 1);
       terms.forEach((t, i) => assert.equal(t, REFERENCE[from + i - 1], `T(${from + i}) after a split at ${splitAt} (${stepsBefore} steps in)`));
     }
+    // A saved state whose lower terms were committed since is narrowed: below its next term (it goes on),
+    // or inside its finished terms (they are dropped and it is done).
+    for (const [steps, narrowTo] of [
+      [10, 420],
+      [60, 430],
+    ]) {
+      const saved = ZetaBlock.start(from, to, pi);
+      for (let i = 0; i < steps; i++) saved.step();
+      const narrowed = ZetaBlock.restore(saved.serialize());
+      assert.throws(() => narrowed.narrowTo(from - 1), RangeError);
+      assert.throws(() => narrowed.narrowTo(to + 1), RangeError);
+      narrowed.narrowTo(narrowTo);
+      while (!narrowed.finished) narrowed.step();
+      assert.deepEqual(narrowed.terms(), REFERENCE.slice(narrowTo - 1, to), `narrowed to ${narrowTo} after ${steps} steps`);
+    }
     // A balanced split leaves the new block a share that pays for its setup, and none when too little is left.
     const block = ZetaBlock.start(from, to, pi);
     const at = block.balancedSplit();

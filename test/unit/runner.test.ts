@@ -123,6 +123,33 @@ describe('runner (worker threads)', function () {
     assert.equal(storedTerms(dir).length, 600);
   });
 
+  it('a checkpointed block whose lower terms were logged since (the bottom of a later split) continues from the log', async () => {
+    const dir = tmpState();
+    assert.equal((await new JobRunner({ stateDir: dir, target: 300, workerDir: WORKER_DIR }).outcome).kind, 'stopped');
+    // A snapshot at term 300 holding block 301..460, 30 terms into it (431..460 finished) ...
+    const block = ZetaBlock.start(301, 460, new PiCache());
+    for (let i = 0; i < 30; i++) block.step();
+    const store = StateDir.open(dir, { mode: 'write' });
+    try {
+      writeCheckpoint(store, restoreEngine(store, 600).engine, 600, [{ from: 301, to: 460, state: block.serialize() }]);
+    } finally {
+      store.close();
+    }
+    // ... then terms up to 440 logged by another block, with no snapshot after them.
+    assert.equal((await new JobRunner({ stateDir: dir, target: 440, workerDir: WORKER_DIR, checkpointIntervalMs: 0 }).outcome).kind, 'stopped');
+    assert.equal(storedTerms(dir).length, 440);
+    const third = new JobRunner({ stateDir: dir, target: 600, workerDir: WORKER_DIR });
+    const events = collect(third);
+    assert.equal((await third.outcome).kind, 'stopped');
+    const opened = events.find((e) => e.type === 'opened');
+    assert.ok(opened?.type === 'opened' && opened.recoveries.some((r) => r.includes('checkpointed state: 441..460')), JSON.stringify(opened));
+    assert.ok(!events.some((e) => e.type === 'log' && e.level === 'warn'), JSON.stringify(events.filter((e) => e.type === 'log')));
+    const committed = events.filter((e) => e.type === 'committed').map((e) => (e.type === 'committed' ? `${e.from}..${e.to}` : ''));
+    assert.equal(committed[0], '441..460', 'its finished terms were committed as they were');
+    assert.deepEqual(storedTerms(dir).slice(0, 500), REFERENCE);
+    assert.equal(storedTerms(dir).length, 600);
+  });
+
   it('memory stays bounded: a 5000-term job (~90 MB of digits) runs within a 64 MB heap per thread', async () => {
     // The job thread once kept every committed block's digits alive (a race against a long-lived promise).
     const dir = tmpState();
