@@ -65,7 +65,7 @@ const BLOCK_DIGITS = 24_000_000;
 
 /** Terms per unit of work: blocks amortize a per-block setup, but hold their terms until they end. */
 export function blockSizeAt(from: number): number {
-  return Math.max(64, Math.min(1000, Math.round(from / 3), Math.floor(BLOCK_DIGITS / decimalDigitsUpper(from))));
+  return Math.max(64, Math.min(800, Math.round(from / 5), Math.floor(BLOCK_DIGITS / decimalDigitsUpper(from))));
 }
 
 /** Computes T(from..to) exactly as decimal strings; deterministic, so re-running gives the same bytes. */

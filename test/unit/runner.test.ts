@@ -83,7 +83,7 @@ describe('runner (worker threads)', function () {
 
   it('at the end of a job a thread with nothing left takes over the bottom of a running block; the b-file is the reference', async () => {
     const dir = tmpState();
-    // 2000 terms end with blocks 1129..1504 and 1505..2000: the first thread to finish has nothing left to plan.
+    // The last blocks of a 2000-term job differ a lot in size: the first thread to finish has nothing left to plan.
     const runner = new JobRunner({ stateDir: dir, target: 2000, workerDir: WORKER_DIR, parallelism: 2, checkpointIntervalMs: 1000 });
     const events = collect(runner);
     const outcome = await runner.outcome;
