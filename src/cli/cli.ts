@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { MAX_COUNT, validateCount } from '../engine/engine';
 import { FORMATS, footer, header, isExportFormat, line, type ExportFormat } from '../engine/formats';
-import { ExportError, exportTerms } from '../store/exportFile';
+import { ExportError, exportTerms, type ExportResult } from '../store/exportFile';
 import { AsyncTermReader, StateDir, StoreError } from '../store';
 import type { Term } from '../engine/engine';
 import type { ProgressInfo } from '../common/protocol';
@@ -124,7 +124,7 @@ class LiveOutput {
   private committed = 0;
   private ended = false;
   private wake: (() => void) | undefined;
-  readonly done: Promise<unknown>;
+  readonly done: Promise<ExportResult>;
 
   constructor(
     private readonly args: Args,
@@ -231,8 +231,9 @@ async function main(): Promise<number> {
     process.stderr.write(`stopped at term ${outcome.progress.done} of ${outcome.progress.target}; run the same command to resume\n`);
     return signalExit;
   }
-  if (output) await output.done;
-  else if (args.out === '-') await writeStdout(args);
+  const written = output ? await output.done : undefined;
+  if (!output && args.out === '-') await writeStdout(args);
+  if (written?.abandonedTempsRemoved) display.say(`removed ${written.abandonedTempsRemoved} temporary file(s) that killed runs had left next to ${written.file}`);
   if (args.out && args.out !== '-') display.say(`wrote ${args.count} terms to ${path.resolve(args.out)}`);
   return 0;
 }

@@ -194,7 +194,8 @@ export async function exportCommand(controller: JobController, args?: ExportArgs
   );
   if (!result) return undefined;
   const note = partial ? ` The job is still running: this is the finished prefix (${result.terms} of ${view.target} terms).` : '';
-  void vscode.window.showInformationMessage(`Tangent Numbers: exported ${result.terms} terms to ${result.file}.${note}`);
+  const cleaned = result.abandonedTempsRemoved ? ` Removed ${result.abandonedTempsRemoved} temporary file(s) an interrupted export had left beside it.` : '';
+  void vscode.window.showInformationMessage(`Tangent Numbers: exported ${result.terms} terms to ${result.file}.${note}${cleaned}`);
   return { file: result.file, terms: result.terms };
 }
 

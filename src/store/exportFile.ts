@@ -1,10 +1,13 @@
 // Writes exported terms to a file atomically: stream into a temporary file next to the target,
 // fsync, then rename over the target. A failure (full disk, cancel, bad path) removes only our
-// temporary file, so the target is either the complete new file or untouched.
+// temporary file, so the target is either the complete new file or untouched. A process killed
+// mid-export cannot remove its temporary file; the next export to the same target on this host does.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { footer, header, line, type ExportFormat } from '../engine/formats';
 import type { Term } from '../engine/engine';
+import { isPidAlive } from './lock';
 
 export class ExportError extends Error {
   override name = 'ExportError';
@@ -14,6 +17,30 @@ export interface ExportResult {
   file: string;
   terms: number;
   bytes: number;
+  /** Temporary files of earlier exports to the same file whose process was killed, now removed. */
+  abandonedTempsRemoved: number;
+}
+
+/** This host's name as it appears in temporary file names (no dots, so the name splits unambiguously). */
+const HOST = os.hostname().replace(/[^A-Za-z0-9-]/g, '_') || 'host';
+
+/** `.<name>.<host>.<pid>.<time>.tmp`, hidden, next to the target. */
+function tempPath(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${HOST}.${process.pid}.${Date.now().toString(36)}.tmp`);
+}
+
+/** Removes the temporary files of exports to `target` made on this host by processes that no longer exist. */
+async function removeAbandonedTemps(target: string): Promise<number> {
+  const prefix = `.${path.basename(target)}.${HOST}.`;
+  const names = await fs.promises.readdir(path.dirname(target)).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-z]+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (!m || Number(m[1]) === process.pid || isPidAlive(Number(m[1]))) continue;
+    await fs.promises.rm(path.join(path.dirname(target), name), { force: true });
+    removed++;
+  }
+  return removed;
 }
 
 const FLUSH_BYTES = 1 << 20;
@@ -46,12 +73,13 @@ export async function exportTerms(
   options: { signal?: AbortSignal; onProgress?: (termsWritten: number, bytes: number) => void } = {},
 ): Promise<ExportResult> {
   const target = path.resolve(file);
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const temp = tempPath(target);
   let handle: fs.promises.FileHandle | undefined;
   let count = 0;
   let bytes = 0;
   try {
     if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    const abandonedTempsRemoved = await removeAbandonedTemps(target);
     handle = await fs.promises.open(temp, 'wx');
     let pending: string[] = [header(format)];
     let pendingBytes = pending[0].length;
@@ -82,7 +110,7 @@ export async function exportTerms(
     handle = undefined;
     await fs.promises.rename(temp, target);
     options.onProgress?.(count, bytes);
-    return { file: target, terms: count, bytes };
+    return { file: target, terms: count, bytes, abandonedTempsRemoved };
   } catch (e) {
     await handle?.close().catch(() => undefined);
     await fs.promises.rm(temp, { force: true }).catch(() => undefined);

@@ -8,13 +8,12 @@ import * as path from 'node:path';
 import { StateDir } from '../../src/store';
 import { termsInCheckpointedBlocks } from '../../src/worker/jobState';
 import { REFERENCE_BFILE, REFERENCE_HASHES } from './reference';
-import { mulberry32 } from './testUtil';
+import { mulberry32, tempDirs } from './testUtil';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
-function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `tn-cli-${prefix}-`));
-}
+// The kill tests' directories hold ~100 MB logs each: removed after the suite.
+const { roots, tmpDir } = tempDirs('tn-cli');
 
 function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'latin1', timeout: 120000 });
@@ -120,6 +119,7 @@ async function killRepeatedly(o: { count: number; threads: number; kills: number
   assert.equal(final.status, 0, final.stderr);
   assert.match(final.stderr, new RegExp(`resuming at term \\d+ of ${n}|all ${n} terms are already computed`));
   const text = fs.readFileSync(out);
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'the killed runs left no temporary output files behind');
   assert.equal(text.length, REFERENCE_HASHES[String(n)].bytes);
   assert.equal(createHash('sha256').update(text).digest('hex'), REFERENCE_HASHES[String(n)].sha256, `seed ${seed}`);
   // Killed again and again, the job still moved forward: blocks in progress are checkpointed
@@ -136,6 +136,32 @@ async function killRepeatedly(o: { count: number; threads: number; kills: number
 describe('CLI', function () {
   before(function () {
     if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  });
+  after(() => roots.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  it("a killed run's temporary output file is removed by the next run; other processes' and hosts' are kept", async function () {
+    this.timeout(120000);
+    const dir = tmpDir('temps');
+    const out = path.join(dir, 'b.txt');
+    const host = os.hostname().replace(/[^A-Za-z0-9-]/g, '_') || 'host';
+    const ours = (name: string) => name.startsWith('.b.txt.') && name.endsWith('.tmp');
+    const child = spawn(process.execPath, [CLI, '--count', '3000', '--state', path.join(dir, 'state'), '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await waitForStderr(child, /computing 3000 terms/);
+    await new Promise((r) => setTimeout(r, 400)); // the output file is being written by now
+    child.kill('SIGKILL');
+    await exited(child);
+    const left = fs.readdirSync(dir).filter(ours);
+    assert.equal(left.length, 1, `the killed run left its temporary file: ${fs.readdirSync(dir).join(', ')}`);
+    assert.match(left[0], new RegExp(`^\\.b\\.txt\\.${host}\\.${child.pid}\\.[0-9a-z]+\\.tmp$`));
+    // A live process's temporary file (this test's own pid) and another host's are not ours to remove.
+    const live = `.b.txt.${host}.${process.pid}.x1.tmp`;
+    const otherHost = `.b.txt.some-other-host.${child.pid}.x2.tmp`;
+    for (const name of [live, otherHost]) fs.writeFileSync(path.join(dir, name), 'in progress elsewhere');
+    const r = runCli(['--count', '3000', '--state', path.join(dir, 'state'), '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /removed 1 temporary file\(s\) that killed runs had left next to/);
+    assert.deepEqual(fs.readdirSync(dir).filter(ours).sort(), [live, otherHost].sort());
+    assert.equal(fs.readFileSync(out, 'latin1').slice(0, REFERENCE_BFILE.length), REFERENCE_BFILE);
   });
 
   it('writes the b-file of T(1..500) byte-identical to the OEIS reference', () => {
