@@ -3,7 +3,6 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { JobWorkerEvent } from '../../src/common/protocol';
 import { StateDir } from '../../src/store';
@@ -12,11 +11,14 @@ import { ZetaBlock } from '../../src/engine/tangent';
 import { restoreEngine, writeCheckpoint } from '../../src/worker/jobState';
 import { JobRunner } from '../../src/worker/runner';
 import { REFERENCE, REFERENCE_HASHES } from './reference';
+import { tempDirs } from './testUtil';
 
 const WORKER_DIR = path.resolve(__dirname, '../../../dist');
 
+const { roots, tmpDir } = tempDirs('tn-runner');
+
 function tmpState(): string {
-  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tn-runner-')), 'state');
+  return path.join(tmpDir('job'), 'state');
 }
 
 function collect(runner: JobRunner): JobWorkerEvent[] {
@@ -47,6 +49,7 @@ function assertCommittedInOrder(events: JobWorkerEvent[], count: number): void {
 
 describe('runner (worker threads)', function () {
   this.timeout(120000);
+  after(() => roots.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
   it('runs a job to the end: opened, throttled progress, committed blocks in order, checkpoints', async () => {
     const dir = tmpState();
@@ -227,7 +230,7 @@ describe('runner (worker threads)', function () {
   });
 
   it('a foreign directory is refused with its reason, and nothing is written', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tn-runner-foreign-'));
+    const dir = tmpDir('foreign');
     fs.writeFileSync(path.join(dir, 'thesis.tex'), 'mine');
     const outcome = await new JobRunner({ stateDir: dir, target: 10, workerDir: WORKER_DIR }).outcome;
     assert.equal(outcome.kind === 'failed' && outcome.code, 'FOREIGN');
