@@ -131,7 +131,7 @@ export class ZetaBlock {
   private readonly jSquared: bigint[];
 
   private constructor(
-    /** The lower end the block's precision was planned for (its `from` may have been raised since: splitAt). */
+    /** The lower end the block's precision was planned for (its `from` may have been raised since: splitAt, narrowTo). */
     private readonly planFrom: number,
     private lowest: number,
     readonly to: number,
@@ -285,7 +285,8 @@ export class ZetaBlock {
     // The R_j need fewer fraction bits further down: an error of one unit at 2^-scale, multiplied by
     // j^(2(n-m)) by step m < n, stays below 2^-(rel(m) + TRIM_GUARD) for every j <= J(n) as long as
     // scale >= rel(n-1) + TRIM_GUARD (rel(n) - rel(m) >= 2(n-m)·log2 J(n)); for larger j the error is
-    // at most the term itself, which is below the precision that counts. So the low bits the block's
+    // at most the term itself (every operation on the R_j rounds down and they stay >= 0), and those terms
+    // add up to less than a unit of the result. So the low bits the block's
     // W carried for its bottom are dropped as it gets there, in steps of TRIM_BITS to amortize the pass.
     const wanted = Math.ceil(log2TangentUpper(n - 1)) + GUARD + TRIM_GUARD;
     if (this.scale - wanted >= TRIM_BITS) {
