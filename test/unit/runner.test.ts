@@ -47,6 +47,27 @@ function assertCommittedInOrder(events: JobWorkerEvent[], count: number): void {
   assert.equal(next, count + 1);
 }
 
+/** The committed ranges, "from..to", in the order they were committed. */
+function committedRanges(events: JobWorkerEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'committed' ? [`${e.from}..${e.to}`] : []));
+}
+
+/**
+ * Stores terms 1..300 in `dir`, then writes a snapshot at term 300 (job target 600) holding block
+ * from..to as it is 30 terms in, as a checkpoint taken while that block ran would.
+ */
+async function snapshotAt300Holding(dir: string, from: number, to: number): Promise<void> {
+  assert.equal((await new JobRunner({ stateDir: dir, target: 300, workerDir: WORKER_DIR }).outcome).kind, 'stopped');
+  const block = ZetaBlock.start(from, to, new PiCache());
+  for (let i = 0; i < 30; i++) block.step();
+  const store = StateDir.open(dir, { mode: 'write' });
+  try {
+    writeCheckpoint(store, restoreEngine(store, 600).engine, 600, [{ from, to, state: block.serialize() }]);
+  } finally {
+    store.close();
+  }
+}
+
 describe('runner (worker threads)', function () {
   this.timeout(120000);
   after(() => roots.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -100,17 +121,8 @@ describe('runner (worker threads)', function () {
 
   it('a checkpointed block beyond a gap (the top of a split whose bottom had no state yet) is continued, the gap computed afresh', async () => {
     const dir = tmpState();
-    const first = new JobRunner({ stateDir: dir, target: 300, workerDir: WORKER_DIR });
-    assert.equal((await first.outcome).kind, 'stopped');
     // A snapshot at term 300 holding block 401..560, 30 terms into it, and nothing for 301..400.
-    const block = ZetaBlock.start(401, 560, new PiCache());
-    for (let i = 0; i < 30; i++) block.step();
-    const store = StateDir.open(dir, { mode: 'write' });
-    try {
-      writeCheckpoint(store, restoreEngine(store, 600).engine, 600, [{ from: 401, to: 560, state: block.serialize() }]);
-    } finally {
-      store.close();
-    }
+    await snapshotAt300Holding(dir, 401, 560);
     // One thread: no end-of-job split, so the saved block is committed as the one range it was saved as.
     const second = new JobRunner({ stateDir: dir, target: 600, workerDir: WORKER_DIR, parallelism: 1 });
     const events = collect(second);
@@ -119,7 +131,7 @@ describe('runner (worker threads)', function () {
     const opened = events.find((e) => e.type === 'opened');
     assert.ok(opened?.type === 'opened' && opened.recoveries.some((r) => r.includes('continuing 1 block(s) from their checkpointed state: 401..560')), JSON.stringify(opened));
     assert.ok(!events.some((e) => e.type === 'log' && e.level === 'warn'), JSON.stringify(events.filter((e) => e.type === 'log')));
-    const committed = events.filter((e) => e.type === 'committed').map((e) => (e.type === 'committed' ? `${e.from}..${e.to}` : ''));
+    const committed = committedRanges(events);
     assert.ok(committed.includes('401..560'), `the saved block was continued as it was: ${committed.join(' ')}`);
     assert.equal(committed[0].split('..')[0], '301');
     storedTerms(dir).slice(0, 500).forEach((d, i) => assert.equal(d, REFERENCE[i]));
@@ -128,16 +140,8 @@ describe('runner (worker threads)', function () {
 
   it('a checkpointed block whose lower terms were logged since (the bottom of a later split) continues from the log', async () => {
     const dir = tmpState();
-    assert.equal((await new JobRunner({ stateDir: dir, target: 300, workerDir: WORKER_DIR }).outcome).kind, 'stopped');
     // A snapshot at term 300 holding block 301..460, 30 terms into it (431..460 finished) ...
-    const block = ZetaBlock.start(301, 460, new PiCache());
-    for (let i = 0; i < 30; i++) block.step();
-    const store = StateDir.open(dir, { mode: 'write' });
-    try {
-      writeCheckpoint(store, restoreEngine(store, 600).engine, 600, [{ from: 301, to: 460, state: block.serialize() }]);
-    } finally {
-      store.close();
-    }
+    await snapshotAt300Holding(dir, 301, 460);
     // ... then terms up to 440 logged by another block, with no snapshot after them.
     assert.equal((await new JobRunner({ stateDir: dir, target: 440, workerDir: WORKER_DIR, checkpointIntervalMs: 0 }).outcome).kind, 'stopped');
     assert.equal(storedTerms(dir).length, 440);
@@ -147,7 +151,7 @@ describe('runner (worker threads)', function () {
     const opened = events.find((e) => e.type === 'opened');
     assert.ok(opened?.type === 'opened' && opened.recoveries.some((r) => r.includes('checkpointed state: 441..460')), JSON.stringify(opened));
     assert.ok(!events.some((e) => e.type === 'log' && e.level === 'warn'), JSON.stringify(events.filter((e) => e.type === 'log')));
-    const committed = events.filter((e) => e.type === 'committed').map((e) => (e.type === 'committed' ? `${e.from}..${e.to}` : ''));
+    const committed = committedRanges(events);
     assert.equal(committed[0], '441..460', 'its finished terms were committed as they were');
     assert.deepEqual(storedTerms(dir).slice(0, 500), REFERENCE);
     assert.equal(storedTerms(dir).length, 600);
