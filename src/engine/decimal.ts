@@ -19,6 +19,8 @@ const TREE_GUARD = 40;
 /** A leaf whose rounding is farther than 2^-24 from an integer means the input was not x·2^s/10^D. */
 const LEAF_TOLERANCE_BITS = 24;
 
+import { FixedFactor } from './fft/fftMultiply';
+
 const LEAF_POWER = 10n ** BigInt(LEAF_DIGITS);
 
 /** Fraction bits a piece of `leaves` leaves needs in the tree (the caller's y needs at least this). */
@@ -31,12 +33,12 @@ const B_LEAF_BITS = BigInt(LEAF_BITS);
 const LEAF_HALF = 1n << BigInt(LEAF_BITS - 1);
 const LEAF_TOLERANCE = 1n << BigInt(LEAF_BITS - LEAF_TOLERANCE_BITS);
 
-/** 5^(LEAF_DIGITS · 2^k), computed once per process. */
-const fivePowers: bigint[] = [5n ** BigInt(LEAF_DIGITS)];
-function fivePowerOfLeaves(leaves: number): bigint {
+/** 5^(LEAF_DIGITS · 2^k), computed once per process (with their FFT spectra, once per transform size). */
+const fivePowers: FixedFactor[] = [new FixedFactor(5n ** BigInt(LEAF_DIGITS))];
+function fivePowerOfLeaves(leaves: number): FixedFactor {
   // The tree only splits off a power-of-two number of leaves.
   const k = 31 - Math.clz32(leaves);
-  while (fivePowers.length <= k) fivePowers.push(fivePowers[fivePowers.length - 1] ** 2n);
+  while (fivePowers.length <= k) fivePowers.push(new FixedFactor(fivePowers[fivePowers.length - 1].value ** 2n));
   return fivePowers[k];
 }
 
@@ -100,6 +102,6 @@ function split(z: bigint, s: number, leaves: number, out: bigint[]): void {
   split(z >> BigInt(s - highBits), highBits, high, out);
   const k = high * LEAF_DIGITS;
   const rest = s - k;
-  const shifted = BigInt.asUintN(rest, BigInt.asUintN(rest, z) * fivePowerOfLeaves(high));
+  const shifted = BigInt.asUintN(rest, fivePowerOfLeaves(high).times(BigInt.asUintN(rest, z), rest));
   split(shifted >> BigInt(rest - lowBits), lowBits, low, out);
 }

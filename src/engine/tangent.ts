@@ -16,6 +16,7 @@
 
 import { PiCache, bitLength, factorial } from './bigmath';
 import { LEAF_DIGITS, NotAnIntegerError, digitsOfScaledFraction, treeBits } from './decimal';
+import { FixedFactor, multiply } from './fft/fftMultiply';
 
 export const SMALL_LIMIT = 64;
 
@@ -80,17 +81,6 @@ export function tangentSmall(count: number): bigint[] {
   return t.slice(1);
 }
 
-/**
- * (x · y) >> shift, multiplying only the top `yBitsKeep` bits of y (the dropped bits cannot
- * reach the result's top bits). `yBits` is y's bit length, known to the caller (bitLength is
- * not free: it scans the number).
- */
-function mulShift(x: bigint, y: bigint, yBits: number, shift: number, yBitsKeep: number): bigint {
-  const drop = yBits - yBitsKeep;
-  if (drop > 0 && drop < shift) return (x * (y >> BigInt(drop))) >> BigInt(shift - drop);
-  return (x * y) >> BigInt(shift);
-}
-
 /** smallest[j] = the smallest prime factor of odd j (for j <= max). */
 function smallestOddFactors(max: number): Int32Array {
   const smallest = new Int32Array(max + 1);
@@ -129,6 +119,8 @@ export function planBlock(from: number, to: number): BlockPlan {
 export class ZetaBlock {
   private readonly W: number;
   private readonly jSquared: bigint[];
+  /** π²/4 without its low `drop` bits, as a factor with cached FFT spectra (see timesCinv). */
+  private cinvCut: { drop: number; factor: FixedFactor } | undefined;
 
   private constructor(
     /** The lower end the block's precision was planned for (its `from` may have been raised since: splitAt, narrowTo). */
@@ -268,7 +260,7 @@ export class ZetaBlock {
     if (keep > 32) {
       const dPhi = Math.max(0, phiBits - keep);
       const dTail = Math.max(0, tailBits - keep);
-      scaled += ((this.phi >> BigInt(dPhi)) * (tail >> BigInt(dTail))) >> BigInt(this.scale - dPhi - dTail);
+      scaled += multiply(this.phi >> BigInt(dPhi), tail >> BigInt(dTail)) >> BigInt(this.scale - dPhi - dTail);
     }
     // scaled = T(n) · 2^s / 10^D (+ a few ulps); T(n) is an integer, so every leaf of the digit tree
     // must round cleanly. Anything else means the precision plan is wrong.
@@ -295,11 +287,23 @@ export class ZetaBlock {
       this.scale = wanted;
     }
     // F_{n-1} = F_n · (π²/4) / ((2n-1)(2n-2))
-    let phi = mulShift(this.phi, this.cinv, this.W + 2, this.W, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
+    let phi = this.timesCinv(this.phi, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
     // T(n-1) may need fewer leaves: rescale to its 2^s'/10^D' (an exact power of ten, then a shift).
     const nextLeaves = leavesAt(n - 1);
     if (nextLeaves < leaves) phi = (phi * 10n ** BigInt((leaves - nextLeaves) * LEAF_DIGITS)) >> BigInt(scaleBits(leaves) - scaleBits(nextLeaves));
     this.phi = phi;
+  }
+
+  /**
+   * (x · π²/4 at W bits) >> W, multiplying only the top `keep` bits of π²/4 or a few more (the dropped
+   * bits cannot reach the result's top bits): the cut is rounded down to a multiple of CINV_CUT_STEP
+   * so that the truncated factor, and its cached FFT spectrum, serve the next ~100 terms.
+   */
+  private timesCinv(x: bigint, keep: number): bigint {
+    const bits = this.W + 2;
+    const drop = Math.max(0, Math.floor((bits - keep) / CINV_CUT_STEP) * CINV_CUT_STEP);
+    if (this.cinvCut?.drop !== drop) this.cinvCut = { drop, factor: new FixedFactor(this.cinv >> BigInt(drop)) };
+    return this.cinvCut.factor.times(x) >> BigInt(this.W - drop);
   }
 
   /** T(from..to) in increasing order as decimal strings, once finished. */
@@ -364,6 +368,8 @@ const SPLIT_SETUP_TERMS_PER_N = 300;
 const MIN_SPLIT_TERMS = 8;
 /** Bits beyond rel(n) the R_j keep: their truncations (≤ 2^9 per block, ≤ 2^13 terms) then add < 1/4 unit. */
 const TRIM_GUARD = 24;
+/** π²/4 is cut in steps of this many bits as the terms shrink (see timesCinv). */
+const CINV_CUT_STEP = 2048;
 /** The R_j are cut down once this many of their fraction bits are no longer needed. */
 const TRIM_BITS = 512;
 

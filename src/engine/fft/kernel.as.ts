@@ -1,0 +1,224 @@
+// AssemblyScript: the WebAssembly kernel of the FFT multiplication (../fftMultiply.ts drives it).
+// Compiled by scripts/build-wasm.mjs; this file is not part of the TypeScript program.
+//
+// Integers are cut into balanced 16-bit limbs (-2^15..2^15-1); a real sequence x of length N = 2M is
+// packed as z_k = x_2k + i·x_2k+1 and transformed by an M-point complex FFT, then untangled into the
+// half spectrum (realPost); products go back the same way (realPre, dit). Arrays are split into real
+// and imaginary halves so that every loop runs two lanes of f64x2 SIMD. Pointers are byte offsets into
+// this module's memory; the caller lays it out and owns it.
+
+// Forward DIF: natural order in, bit-reversed out. tw[h + j] = e^{-2πi j/(2h)}; tw3[q + j] = e^{-2πi 3j/(4q)}.
+// Radix-4 stages (two radix-2 stages fused; the same output order), a radix-2 stage first when log2 n is odd.
+@inline function cmulR(ar: v128, ai: v128, br: v128, bi: v128): v128 { return f64x2.sub(f64x2.mul(ar, br), f64x2.mul(ai, bi)); }
+@inline function cmulI(ar: v128, ai: v128, br: v128, bi: v128): v128 { return f64x2.add(f64x2.mul(ar, bi), f64x2.mul(ai, br)); }
+// Conjugate-twiddle products: a · conj(b).
+@inline function cjmulR(ar: v128, ai: v128, br: v128, bi: v128): v128 { return f64x2.add(f64x2.mul(ar, br), f64x2.mul(ai, bi)); }
+@inline function cjmulI(ar: v128, ai: v128, br: v128, bi: v128): v128 { return f64x2.sub(f64x2.mul(ai, br), f64x2.mul(ar, bi)); }
+
+export function dif(re: usize, im: usize, n: i32, twr: usize, twi: usize, t3r: usize, t3i: usize): void {
+  let q = n >> 2;
+  if ((31 - clz(n)) & 1) {
+    const h = n >> 1, hb = <usize>h << 3;
+    for (let j: usize = 0; j < hb; j += 16) {
+      const ur = v128.load(re + j), ui = v128.load(im + j), vr = v128.load(re + hb + j), vi = v128.load(im + hb + j);
+      v128.store(re + j, f64x2.add(ur, vr)); v128.store(im + j, f64x2.add(ui, vi));
+      const dr = f64x2.sub(ur, vr), di = f64x2.sub(ui, vi);
+      const cr = v128.load(twr + hb + j), ci = v128.load(twi + hb + j);
+      v128.store(re + hb + j, cmulR(dr, di, cr, ci)); v128.store(im + hb + j, cmulI(dr, di, cr, ci));
+    }
+    q = n >> 3;
+  }
+  for (; q >= 2; q >>= 2) {
+    const qb = <usize>q << 3;
+    const w1r = twr + 2 * qb, w1i = twi + 2 * qb, w2r = twr + qb, w2i = twi + qb, w3r = t3r + qb, w3i = t3i + qb;
+    for (let s: usize = 0; s < <usize>n << 3; s += 4 * qb) {
+      const r0 = re + s, i0 = im + s;
+      for (let j: usize = 0; j < qb; j += 16) {
+        const x0r = v128.load(r0 + j), x0i = v128.load(i0 + j);
+        const x1r = v128.load(r0 + qb + j), x1i = v128.load(i0 + qb + j);
+        const x2r = v128.load(r0 + 2 * qb + j), x2i = v128.load(i0 + 2 * qb + j);
+        const x3r = v128.load(r0 + 3 * qb + j), x3i = v128.load(i0 + 3 * qb + j);
+        const s0r = f64x2.add(x0r, x2r), s0i = f64x2.add(x0i, x2i), d0r = f64x2.sub(x0r, x2r), d0i = f64x2.sub(x0i, x2i);
+        const s1r = f64x2.add(x1r, x3r), s1i = f64x2.add(x1i, x3i), d1r = f64x2.sub(x1r, x3r), d1i = f64x2.sub(x1i, x3i);
+        v128.store(r0 + j, f64x2.add(s0r, s1r)); v128.store(i0 + j, f64x2.add(s0i, s1i));
+        const ar = f64x2.sub(s0r, s1r), ai = f64x2.sub(s0i, s1i);
+        let cr = v128.load(w2r + j), ci = v128.load(w2i + j);
+        v128.store(r0 + qb + j, cmulR(ar, ai, cr, ci)); v128.store(i0 + qb + j, cmulI(ar, ai, cr, ci));
+        const br = f64x2.add(d0r, d1i), bi = f64x2.sub(d0i, d1r); // d0 - i d1
+        cr = v128.load(w1r + j); ci = v128.load(w1i + j);
+        v128.store(r0 + 2 * qb + j, cmulR(br, bi, cr, ci)); v128.store(i0 + 2 * qb + j, cmulI(br, bi, cr, ci));
+        const er = f64x2.sub(d0r, d1i), ei = f64x2.add(d0i, d1r); // d0 + i d1
+        cr = v128.load(w3r + j); ci = v128.load(w3i + j);
+        v128.store(r0 + 3 * qb + j, cmulR(er, ei, cr, ci)); v128.store(i0 + 3 * qb + j, cmulI(er, ei, cr, ci));
+      }
+    }
+  }
+  // q = 1: 4-point transforms, no twiddles.
+  for (let s: usize = 0; s < <usize>n << 3; s += 32) {
+    const x0r = load<f64>(re + s), x1r = load<f64>(re + s + 8), x2r = load<f64>(re + s + 16), x3r = load<f64>(re + s + 24);
+    const x0i = load<f64>(im + s), x1i = load<f64>(im + s + 8), x2i = load<f64>(im + s + 16), x3i = load<f64>(im + s + 24);
+    const s0r = x0r + x2r, s0i = x0i + x2i, d0r = x0r - x2r, d0i = x0i - x2i;
+    const s1r = x1r + x3r, s1i = x1i + x3i, d1r = x1r - x3r, d1i = x1i - x3i;
+    store<f64>(re + s, s0r + s1r); store<f64>(im + s, s0i + s1i);
+    store<f64>(re + s + 8, s0r - s1r); store<f64>(im + s + 8, s0i - s1i);
+    store<f64>(re + s + 16, d0r + d1i); store<f64>(im + s + 16, d0i - d1r);
+    store<f64>(re + s + 24, d0r - d1i); store<f64>(im + s + 24, d0i + d1r);
+  }
+}
+
+// Inverse DIT (conjugate twiddles): bit-reversed in, natural out, unscaled; the stages of dif backwards.
+export function dit(re: usize, im: usize, n: i32, twr: usize, twi: usize, t3r: usize, t3i: usize): void {
+  for (let s: usize = 0; s < <usize>n << 3; s += 32) {
+    const y0r = load<f64>(re + s), y1r = load<f64>(re + s + 8), y2r = load<f64>(re + s + 16), y3r = load<f64>(re + s + 24);
+    const y0i = load<f64>(im + s), y1i = load<f64>(im + s + 8), y2i = load<f64>(im + s + 16), y3i = load<f64>(im + s + 24);
+    const pr = y0r + y1r, pi = y0i + y1i, mr = y0r - y1r, mi = y0i - y1i;
+    const br = y2r + y3r, bi = y2i + y3i, dr = y2r - y3r, di = y2i - y3i; // B + C, B - C
+    store<f64>(re + s, pr + br); store<f64>(im + s, pi + bi);
+    store<f64>(re + s + 16, pr - br); store<f64>(im + s + 16, pi - bi);
+    store<f64>(re + s + 8, mr - di); store<f64>(im + s + 8, mi + dr);   // (y0 - A) + i(B - C)
+    store<f64>(re + s + 24, mr + di); store<f64>(im + s + 24, mi - dr);
+  }
+  const odd = (31 - clz(n)) & 1;
+  const lastQ = odd ? n >> 3 : n >> 2;
+  for (let q = 4; q <= lastQ; q <<= 2) {
+    const qb = <usize>q << 3;
+    const w1r = twr + 2 * qb, w1i = twi + 2 * qb, w2r = twr + qb, w2i = twi + qb, w3r = t3r + qb, w3i = t3i + qb;
+    for (let s: usize = 0; s < <usize>n << 3; s += 4 * qb) {
+      const r0 = re + s, i0 = im + s;
+      for (let j: usize = 0; j < qb; j += 16) {
+        const y0r = v128.load(r0 + j), y0i = v128.load(i0 + j);
+        let yr = v128.load(r0 + qb + j), yi = v128.load(i0 + qb + j);
+        let cr = v128.load(w2r + j), ci = v128.load(w2i + j);
+        const ar = cjmulR(yr, yi, cr, ci), ai = cjmulI(yr, yi, cr, ci);
+        yr = v128.load(r0 + 2 * qb + j); yi = v128.load(i0 + 2 * qb + j);
+        cr = v128.load(w1r + j); ci = v128.load(w1i + j);
+        const br = cjmulR(yr, yi, cr, ci), bi = cjmulI(yr, yi, cr, ci);
+        yr = v128.load(r0 + 3 * qb + j); yi = v128.load(i0 + 3 * qb + j);
+        cr = v128.load(w3r + j); ci = v128.load(w3i + j);
+        const cr2 = cjmulR(yr, yi, cr, ci), ci2 = cjmulI(yr, yi, cr, ci);
+        const pr = f64x2.add(y0r, ar), pi = f64x2.add(y0i, ai), mr = f64x2.sub(y0r, ar), mi = f64x2.sub(y0i, ai);
+        const sr = f64x2.add(br, cr2), si = f64x2.add(bi, ci2), dr = f64x2.sub(br, cr2), di = f64x2.sub(bi, ci2);
+        v128.store(r0 + j, f64x2.add(pr, sr)); v128.store(i0 + j, f64x2.add(pi, si));
+        v128.store(r0 + 2 * qb + j, f64x2.sub(pr, sr)); v128.store(i0 + 2 * qb + j, f64x2.sub(pi, si));
+        v128.store(r0 + qb + j, f64x2.sub(mr, di)); v128.store(i0 + qb + j, f64x2.add(mi, dr));
+        v128.store(r0 + 3 * qb + j, f64x2.add(mr, di)); v128.store(i0 + 3 * qb + j, f64x2.sub(mi, dr));
+      }
+    }
+  }
+  if (odd) {
+    const h = n >> 1, hb = <usize>h << 3;
+    for (let j: usize = 0; j < hb; j += 16) {
+      const xr = v128.load(re + hb + j), xi = v128.load(im + hb + j);
+      const cr = v128.load(twr + hb + j), ci = v128.load(twi + hb + j);
+      const vr = cjmulR(xr, xi, cr, ci), vi = cjmulI(xr, xi, cr, ci);
+      const ur = v128.load(re + j), ui = v128.load(im + j);
+      v128.store(re + j, f64x2.add(ur, vr)); v128.store(im + j, f64x2.add(ui, vi));
+      v128.store(re + hb + j, f64x2.sub(ur, vr)); v128.store(im + hb + j, f64x2.sub(ui, vi));
+    }
+  }
+}
+
+// After dif of z (z_k = x_2k + i x_2k+1), turn Z (bit-reversed) into the half spectrum X_0..X_M,
+// stored at the same positions; X_M's real part rides in slot 0's imaginary part. In bit-reversed
+// order the partner M-k of the frequency at position p (in octave [b, 2b)) sits at 3b-1-p.
+// gr/gi[p] = e^{-2πi rev(p)/N}.
+export function realPost(re: usize, im: usize, m: i32, gr: usize, gi: usize): void {
+  const z0r = load<f64>(re), z0i = load<f64>(im);
+  store<f64>(re, z0r + z0i); store<f64>(im, z0r - z0i);
+  for (let b = 1; b < m; b <<= 1) {
+    for (let p = b, q = 2 * b - 1; p <= q; p++, q--) {
+      const po = <usize>p << 3, qo = <usize>q << 3;
+      const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
+      const er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
+      const or = 0.5 * (ai + bi), oi = -0.5 * (ar - br);
+      const wr = load<f64>(gr + po), wi = load<f64>(gi + po);
+      const tr = wr * or - wi * oi, ti = wr * oi + wi * or;
+      store<f64>(re + po, er + tr); store<f64>(im + po, ei + ti);
+      store<f64>(re + qo, er - tr); store<f64>(im + qo, ti - ei);
+    }
+  }
+}
+
+// Inverse of realPost, with the 1/M scale folded in.
+export function realPre(re: usize, im: usize, m: i32, gr: usize, gi: usize): void {
+  const h = 0.5 / <f64>m;
+  const c0 = load<f64>(re), cm = load<f64>(im);
+  store<f64>(re, h * (c0 + cm)); store<f64>(im, h * (c0 - cm));
+  for (let b = 1; b < m; b <<= 1) {
+    for (let p = b, q = 2 * b - 1; p <= q; p++, q--) {
+      const po = <usize>p << 3, qo = <usize>q << 3;
+      const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
+      const er = h * (ar + br), ei = h * (ai - bi);
+      const dr = h * (ar - br), di = h * (ai + bi);
+      const wr = load<f64>(gr + po), wi = -load<f64>(gi + po);
+      const or = dr * wr - di * wi, oi = dr * wi + di * wr;
+      store<f64>(re + po, er - oi); store<f64>(im + po, ei + or);
+      store<f64>(re + qo, er + oi); store<f64>(im + qo, or - ei);
+    }
+  }
+}
+
+// x *= y pointwise on half spectra (slot 0 holds two reals).
+export function pointwise(xr: usize, xi: usize, yr: usize, yi: usize, m: i32): void {
+  store<f64>(xr, load<f64>(xr) * load<f64>(yr)); store<f64>(xi, load<f64>(xi) * load<f64>(yi));
+  { const a = load<f64>(xr + 8), b = load<f64>(xi + 8), c = load<f64>(yr + 8), d = load<f64>(yi + 8);
+    store<f64>(xr + 8, a * c - b * d); store<f64>(xi + 8, a * d + b * c); }
+  for (let j: usize = 16; j < <usize>m << 3; j += 16) {
+    const a = v128.load(xr + j), b = v128.load(xi + j), c = v128.load(yr + j), d = v128.load(yi + j);
+    v128.store(xr + j, f64x2.sub(f64x2.mul(a, c), f64x2.mul(b, d)));
+    v128.store(xi + j, f64x2.add(f64x2.mul(a, d), f64x2.mul(b, c)));
+  }
+}
+
+// Hex digits (lowercase, most significant first, len chars at src) -> balanced 16-bit limbs x_0..,
+// laid out as re[k] = x_2k, im[k] = x_2k+1, zero-filled to m slots. Returns the limb count.
+@inline function nib(c: u32): u32 { return (c & 15) + 9 * (c >> 6); }
+@inline function putLimb(re: usize, im: usize, k: i32, v: f64): void {
+  store<f64>(((k & 1) ? im : re) + (<usize>(k >> 1) << 3), v);
+}
+export function loadHex(src: usize, len: i32, re: usize, im: usize, m: i32): i32 {
+  let carry = 0, limbs = 0, end = len;
+  while (end >= 4) {
+    const w = load<u32>(src + <usize>(end - 4));
+    const v4 = (w & 0x0f0f0f0f) + 9 * ((w >> 6) & 0x01010101);
+    let v = <i32>(((v4 & 0xff) << 12) | (((v4 >> 8) & 0xff) << 8) | (((v4 >> 16) & 0xff) << 4) | (v4 >> 24)) + carry;
+    carry = (v + 32768) >> 16; v -= carry << 16; // v in [0, 65536] -> balanced [-32768, 32767] plus a carry
+    putLimb(re, im, limbs++, <f64>v);
+    end -= 4;
+  }
+  if (end > 0) {
+    let v = 0;
+    for (let i = 0; i < end; i++) v = (v << 4) | <i32>nib(load<u8>(src + <usize>i));
+    v += carry;
+    carry = (v + 32768) >> 16; v -= carry << 16;
+    putLimb(re, im, limbs++, <f64>v);
+  }
+  if (carry) putLimb(re, im, limbs++, <f64>carry);
+  if (limbs & 1) putLimb(re, im, limbs, 0.0);
+  memory.fill(re + (<usize>((limbs + 1) >> 1) << 3), 0, <usize>(m - ((limbs + 1) >> 1)) << 3);
+  memory.fill(im + (<usize>((limbs + 1) >> 1) << 3), 0, <usize>(m - ((limbs + 1) >> 1)) << 3);
+  return limbs;
+}
+
+let maxErr: f64 = 0;
+export function lastMaxErr(): f64 { return maxErr; }
+// hexPairs: 256 u16 entries, two lowercase hex chars per byte value (low address = high nibble).
+// Rounds c_0..c_{count-1}, carries in base 2^16 and writes '0x' + hex (most significant first) ending
+// at dst + cap. Returns the number of chars written, prefix included, without leading zeros.
+export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32, hexPairs: usize): i32 {
+  let carry: i64 = 0; let pos = cap; let err: f64 = 0;
+  for (let k = 0; k < count; k++) {
+    const c = load<f64>(((k & 1) ? im : re) + (<usize>(k >> 1) << 3));
+    const r = nearest(c);
+    const e = abs(c - r); err = max(err, e);
+    carry += <i64>r;
+    const limb = <u32>(carry & 0xffff); carry >>= 16;
+    pos -= 4;
+    store<u32>(dst + <usize>pos, <u32>load<u16>(hexPairs + (<usize>(limb >> 8) << 1)) | (<u32>load<u16>(hexPairs + (<usize>(limb & 255) << 1)) << 16));
+  }
+  while (carry > 0) { const b = <u32>(carry & 255); carry >>= 8; pos -= 2; store<u16>(dst + <usize>pos, load<u16>(hexPairs + (<usize>b << 1))); }
+  maxErr = err;
+  while (pos < cap - 1 && load<u8>(dst + <usize>pos) == 48) pos++;
+  pos -= 2; store<u16>(dst + <usize>pos, 0x7830); // "0x"
+  return cap - pos;
+}

@@ -1,0 +1,69 @@
+// The WebAssembly FFT multiplication against V8's BigInt multiplication (an independent, exact
+// implementation): random operands of every size the engine multiplies, balanced and not, the limb
+// patterns that maximize the FFT's rounding error, carries across every limb, and the cached spectra
+// of a FixedFactor reused across sizes.
+import * as assert from 'node:assert/strict';
+import { FFT_MIN_PRODUCT_BITS, FixedFactor, fftStats, multiply } from '../../src/engine/fft/fftMultiply';
+import { mulberry32 } from './testUtil';
+
+function randomBits(random: () => number, bits: number): bigint {
+  let hex = '1';
+  for (let i = 1; i < Math.ceil(bits / 4); i++) hex += Math.floor(random() * 16).toString(16);
+  return BigInt('0x' + hex);
+}
+
+describe('FFT multiplication (WebAssembly)', () => {
+  const random = mulberry32(20261126);
+
+  it('equals BigInt multiplication on random operands from 4 kbit to 1 Mbit, balanced and unbalanced', () => {
+    const before = fftStats.products;
+    for (const [aBits, bBits] of [
+      [FFT_MIN_PRODUCT_BITS / 2, FFT_MIN_PRODUCT_BITS / 2], [4_003, 150_001], [24_003, 5_001], [40_000, 40_000], [65_535, 65_537], [90_000, 60_000],
+      [131_072, 131_072], [200_000, 200_000], [250_000, 30_000], [300_000, 250_000], [1_000_000, 25_000],
+    ]) {
+      const a = randomBits(random, aBits);
+      const b = randomBits(random, bBits);
+      assert.equal(multiply(a, b), a * b, `${aBits} × ${bBits} bits`);
+      assert.equal(multiply(b, a), a * b, `${bBits} × ${aBits} bits`);
+    }
+    assert.ok(fftStats.products - before >= 16, 'most of these products must take the FFT route');
+  });
+
+  it('is exact on the limb patterns with the largest rounding error (every limb at ±2^15) and on long carries', () => {
+    for (const limbs of [1600, 6000, 12_000]) {
+      const low = BigInt('0x' + '8000'.repeat(limbs)); // balanced limbs of −2^15 (with carries)
+      const high = BigInt('0x' + '7fff'.repeat(limbs)); // limbs of 2^15 − 1
+      const ones = (1n << BigInt(16 * limbs)) - 1n; // carries ripple through the whole product
+      for (const [a, b] of [[low, low], [low, high], [high, high], [ones, ones], [ones, low]]) assert.equal(multiply(a, b), a * b, `${limbs} limbs`);
+    }
+  });
+
+  it('never falls back to BigInt on the rounding check for the sizes the engine uses', () => {
+    const before = fftStats.fallbacks;
+    for (let i = 0; i < 20; i++) {
+      const a = randomBits(random, 30_000 + Math.floor(random() * 220_000));
+      const b = randomBits(random, 30_000 + Math.floor(random() * 220_000));
+      assert.equal(multiply(a, b), a * b);
+    }
+    assert.equal(fftStats.fallbacks, before);
+  });
+
+  it('leaves small, negative and zero operands to BigInt, with the same results', () => {
+    const big = randomBits(random, 100_000);
+    for (const x of [0n, 1n, 12345n, randomBits(random, 3_000), -big]) {
+      assert.equal(multiply(big, x), big * x);
+      assert.equal(multiply(x, big), big * x);
+    }
+  });
+
+  it('reuses a FixedFactor spectrum across many products and transform sizes', () => {
+    const c = randomBits(random, 90_000);
+    const factor = new FixedFactor(c);
+    for (const bits of [100, 5_000, 30_000, 90_000, 91_000, 30_001, 180_000, 90_000, 400_000]) {
+      const a = randomBits(random, bits);
+      assert.equal(factor.times(a), a * c, `${bits} bits`);
+      assert.equal(factor.times(a, bits), a * c, `${bits} bits with a size hint`);
+    }
+    assert.throws(() => new FixedFactor(-1n), RangeError);
+  });
+});
