@@ -102,6 +102,6 @@ function split(z: bigint, s: number, leaves: number, out: bigint[]): void {
   split(z >> BigInt(s - highBits), highBits, high, out);
   const k = high * LEAF_DIGITS;
   const rest = s - k;
-  const shifted = BigInt.asUintN(rest, fivePowerOfLeaves(high).times(BigInt.asUintN(rest, z), rest));
-  split(shifted >> BigInt(rest - lowBits), lowBits, low, out);
+  const lowFraction = fivePowerOfLeaves(high).times(BigInt.asUintN(rest, z), { aBits: rest, shift: rest - lowBits, width: lowBits });
+  split(lowFraction, lowBits, low, out);
 }

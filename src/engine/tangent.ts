@@ -157,8 +157,8 @@ export class ZetaBlock {
     let cinvPow = 1n << bW;
     let base = cinv;
     for (let e = to; e > 0; e >>= 1) {
-      if (e & 1) cinvPow = (cinvPow * base) >> bW;
-      if (e > 1) base = (base * base) >> bW;
+      if (e & 1) cinvPow = multiply(cinvPow, base, W);
+      if (e > 1) base = multiply(base, base, W);
     }
     const leaves = leavesAt(to);
     const phi = (factorial(2 * to - 1) << BigInt(W + scaleBits(leaves) + 1)) / (cinvPow * 10n ** BigInt(leaves * LEAF_DIGITS));
@@ -182,7 +182,7 @@ export class ZetaBlock {
         const keep = Math.max(0, xBits + yBits - W) + 32;
         const dx = Math.max(0, xBits - keep);
         const dy = Math.max(0, yBits - keep);
-        R.set(j, ((x >> BigInt(dx)) * (y >> BigInt(dy))) >> BigInt(W - dx - dy));
+        R.set(j, multiply(x >> BigInt(dx), y >> BigInt(dy), W - dx - dy));
       }
     }
     // Decreasing j: summing goes from the smallest value up, so each addition costs ~ its own size.
@@ -260,7 +260,7 @@ export class ZetaBlock {
     if (keep > 32) {
       const dPhi = Math.max(0, phiBits - keep);
       const dTail = Math.max(0, tailBits - keep);
-      scaled += multiply(this.phi >> BigInt(dPhi), tail >> BigInt(dTail)) >> BigInt(this.scale - dPhi - dTail);
+      scaled += multiply(this.phi >> BigInt(dPhi), tail >> BigInt(dTail), this.scale - dPhi - dTail);
     }
     // scaled = T(n) · 2^s / 10^D (+ a few ulps); T(n) is an integer, so every leaf of the digit tree
     // must round cleanly. Anything else means the precision plan is wrong.
@@ -303,7 +303,7 @@ export class ZetaBlock {
     const bits = this.W + 2;
     const drop = Math.max(0, Math.floor((bits - keep) / CINV_CUT_STEP) * CINV_CUT_STEP);
     if (this.cinvCut?.drop !== drop) this.cinvCut = { drop, factor: new FixedFactor(this.cinv >> BigInt(drop)) };
-    return this.cinvCut.factor.times(x) >> BigInt(this.W - drop);
+    return this.cinvCut.factor.times(x, { shift: this.W - drop });
   }
 
   /** T(from..to) in increasing order as decimal strings, once finished. */
@@ -391,7 +391,7 @@ function reciprocalPower(q: number, e: number, W: number): bigint {
   const base = BigInt(q);
   const log2q = Math.log2(q);
   for (let bit = 31 - Math.clz32(e); bit >= 0; bit--) {
-    m *= m;
+    m = multiply(m, m);
     shift *= 2;
     done *= 2;
     if ((e >> bit) & 1) {

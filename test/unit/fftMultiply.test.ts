@@ -62,8 +62,25 @@ describe('FFT multiplication (WebAssembly)', () => {
     for (const bits of [100, 5_000, 30_000, 90_000, 91_000, 30_001, 180_000, 90_000, 400_000]) {
       const a = randomBits(random, bits);
       assert.equal(factor.times(a), a * c, `${bits} bits`);
-      assert.equal(factor.times(a, bits), a * c, `${bits} bits with a size hint`);
+      assert.equal(factor.times(a, { aBits: bits }), a * c, `${bits} bits with a size hint`);
     }
     assert.throws(() => new FixedFactor(-1n), RangeError);
+  });
+
+  it('returns exactly the requested bits of a product (shift, and a window of `width` bits)', () => {
+    const c = randomBits(random, 60_000);
+    const factor = new FixedFactor(c);
+    for (const bits of [3_000, 40_000, 120_000]) {
+      const a = randomBits(random, bits);
+      const p = a * c;
+      const size = p.toString(2).length;
+      for (const shift of [0, 1, 15, 16, 17, 4_097, Math.floor(size / 2), size - 3, size, size + 40]) {
+        assert.equal(multiply(a, c, shift), p >> BigInt(shift), `${bits} bits >> ${shift}`);
+        assert.equal(factor.times(a, { shift }), p >> BigInt(shift), `${bits} bits >> ${shift} (fixed)`);
+        for (const width of [1, 16, 33, 10_000, size]) {
+          assert.equal(factor.times(a, { shift, width }), BigInt.asUintN(width, p >> BigInt(shift)), `${bits} bits >> ${shift}, ${width} wide`);
+        }
+      }
+    }
   });
 });

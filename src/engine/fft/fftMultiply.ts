@@ -35,7 +35,7 @@ interface KernelExports {
   realPre(re: number, im: number, m: number, gr: number, gi: number): void;
   pointwise(xr: number, xi: number, yr: number, yi: number, m: number): void;
   loadHex(src: number, len: number, re: number, im: number, m: number): number;
-  storeHex(re: number, im: number, count: number, dst: number, cap: number, hexPairs: number): number;
+  storeHex(re: number, im: number, count: number, dst: number, cap: number, hexPairs: number, lo: number, hi: number): number;
   lastMaxErr(): number;
 }
 
@@ -166,16 +166,23 @@ class Kernel {
     new Float64Array(this.k.memory.buffer, layout.yi, m).set(saved.subarray(m));
   }
 
-  /** x · y from the two spectra: the product's first `limbs` limbs as a BigInt, or null if rounding was unsafe. */
-  finish(m: number, limbs: number): bigint | null {
+  /**
+   * (x · y) >> shift from the two spectra (of a product with `limbs` limbs), only its low `width` bits
+   * when width is given; null if rounding was unsafe. Only the limbs that hold those bits are
+   * converted back to a BigInt.
+   */
+  finish(m: number, limbs: number, shift: number, width?: number): bigint | null {
     const layout = this.memoryFor(m);
     const g = this.untangling(layout, m);
     this.k.pointwise(layout.xr, layout.xi, layout.yr, layout.yi, m);
     this.k.realPre(layout.xr, layout.xi, m, g.gr, g.gi);
     this.k.dit(layout.xr, layout.xi, m, layout.twr, layout.twi, layout.t3r, layout.t3i);
-    const chars = this.k.storeHex(layout.xr, layout.xi, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs);
+    const lo = shift >> 4;
+    const hi = width === undefined ? limbs : Math.ceil((shift + width) / 16);
+    const chars = this.k.storeHex(layout.xr, layout.xi, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi);
     if (!(this.k.lastMaxErr() <= MAX_ROUNDING_ERROR)) return null;
-    return BigInt(this.decoder.decode(new Uint8Array(this.k.memory.buffer, layout.hexOut + layout.hexOutBytes - chars, chars)));
+    const window = BigInt(this.decoder.decode(new Uint8Array(this.k.memory.buffer, layout.hexOut + layout.hexOutBytes - chars, chars))) >> BigInt(shift & 15);
+    return width === undefined ? window : BigInt.asUintN(width, window);
   }
 }
 
@@ -200,28 +207,34 @@ function transformSize(la: number, lb: number): number {
   return bound < 0.5 ? m : 0;
 }
 
-/** a · b for non-negative a, b; by FFT when both are large enough and the error bound allows it. */
-export function multiply(a: bigint, b: bigint): bigint {
-  if (a < 0n || b < 0n) return a * b;
+/** (a · b) >> shift for non-negative a, b; by FFT when both are large enough and the error bound allows it. */
+export function multiply(a: bigint, b: bigint, shift = 0): bigint {
+  if (a < 0n || b < 0n) return (a * b) >> BigInt(shift);
   const ha = a.toString(16);
-  if (ha.length * 4 < MIN_FACTOR_BITS) return a * b;
+  if (ha.length * 4 < MIN_FACTOR_BITS) return (a * b) >> BigInt(shift);
   const hb = b.toString(16);
-  if (hb.length * 4 < MIN_FACTOR_BITS || (ha.length + hb.length) * 4 < FFT_MIN_PRODUCT_BITS) return a * b;
+  if (hb.length * 4 < MIN_FACTOR_BITS || (ha.length + hb.length) * 4 < FFT_MIN_PRODUCT_BITS) return (a * b) >> BigInt(shift);
   const la = limbsOf(ha.length);
   const lb = limbsOf(hb.length);
   const m = transformSize(la, lb);
-  if (m === 0) return a * b;
+  if (m === 0) return (a * b) >> BigInt(shift);
   const k = theKernel();
   k.spectrum(ha, m, 'x');
   k.spectrum(hb, m, 'y');
-  return checked(k.finish(m, la + lb), a, b);
+  return checked(k.finish(m, la + lb, shift), a, b, shift);
 }
 
-function checked(product: bigint | null, a: bigint, b: bigint): bigint {
+/** The FFT's result, or BigInt's when the FFT's rounding check failed. */
+function checked(product: bigint | null, a: bigint, b: bigint, shift: number, width?: number): bigint {
   fftStats.products++;
   if (product !== null) return product;
   fftStats.fallbacks++;
-  return a * b;
+  return bitWindow(a * b, shift, width);
+}
+
+function bitWindow(x: bigint, shift: number, width: number | undefined): bigint {
+  const shifted = x >> BigInt(shift);
+  return width === undefined ? shifted : BigInt.asUintN(width, shifted);
 }
 
 /**
@@ -237,16 +250,20 @@ export class FixedFactor {
     this.hex = value.toString(16);
   }
 
-  /** value · a (a ≥ 0); `aBits` (an upper bound on a's bits), when the caller knows it, skips looking at small a at all. */
-  times(a: bigint, aBits?: number): bigint {
+  /**
+   * (value · a) >> shift (a ≥ 0), only its low `width` bits when width is given. `aBits` (an upper bound
+   * on a's bits), when the caller knows it, skips looking at a small a at all.
+   */
+  times(a: bigint, options: { aBits?: number; shift?: number; width?: number } = {}): bigint {
+    const { aBits, shift = 0, width } = options;
     const bits = this.hex.length * 4;
-    if (bits < MIN_FACTOR_BITS || (aBits !== undefined && aBits + bits < FIXED_MIN_PRODUCT_BITS) || a < 0n) return a * this.value;
+    if (bits < MIN_FACTOR_BITS || (aBits !== undefined && aBits + bits < FIXED_MIN_PRODUCT_BITS) || a < 0n) return bitWindow(a * this.value, shift, width);
     const ha = a.toString(16);
-    if (ha.length * 4 < MIN_FACTOR_BITS || ha.length * 4 + bits < FIXED_MIN_PRODUCT_BITS) return a * this.value;
+    if (ha.length * 4 < MIN_FACTOR_BITS || ha.length * 4 + bits < FIXED_MIN_PRODUCT_BITS) return bitWindow(a * this.value, shift, width);
     const la = limbsOf(ha.length);
     const lb = limbsOf(this.hex.length);
     const m = transformSize(la, lb);
-    if (m === 0) return a * this.value;
+    if (m === 0) return bitWindow(a * this.value, shift, width);
     const k = theKernel();
     const saved = this.spectra.get(m);
     if (saved) {
@@ -256,6 +273,6 @@ export class FixedFactor {
       this.spectra.set(m, k.saveY(m));
     }
     k.spectrum(ha, m, 'x');
-    return checked(k.finish(m, la + lb), a, this.value);
+    return checked(k.finish(m, la + lb, shift, width), a, this.value, shift, width);
   }
 }

@@ -203,21 +203,27 @@ export function loadHex(src: usize, len: i32, re: usize, im: usize, m: i32): i32
 let maxErr: f64 = 0;
 export function lastMaxErr(): f64 { return maxErr; }
 // hexPairs: 256 u16 entries, two lowercase hex chars per byte value (low address = high nibble).
-// Rounds c_0..c_{count-1}, carries in base 2^16 and writes '0x' + hex (most significant first) ending
-// at dst + cap. Returns the number of chars written, prefix included, without leading zeros.
-export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32, hexPairs: usize): i32 {
+// Rounds c_0..c_{count-1} and carries in base 2^16, writing limbs lo..hi-1 of the product as '0x' + hex
+// (most significant first) ending at dst + cap; the limbs above hi are not computed at all (with
+// hi >= count, everything up to the final carry is written). Returns the number of chars written,
+// prefix included, without leading zeros. lastMaxErr(): the largest distance from an integer seen.
+export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32, hexPairs: usize, lo: i32, hi: i32): i32 {
   let carry: i64 = 0; let pos = cap; let err: f64 = 0;
-  for (let k = 0; k < count; k++) {
+  const end = min(count, hi);
+  for (let k = 0; k < end; k++) {
     const c = load<f64>(((k & 1) ? im : re) + (<usize>(k >> 1) << 3));
     const r = nearest(c);
-    const e = abs(c - r); err = max(err, e);
+    err = max(err, abs(c - r));
     carry += <i64>r;
     const limb = <u32>(carry & 0xffff); carry >>= 16;
-    pos -= 4;
-    store<u32>(dst + <usize>pos, <u32>load<u16>(hexPairs + (<usize>(limb >> 8) << 1)) | (<u32>load<u16>(hexPairs + (<usize>(limb & 255) << 1)) << 16));
+    if (k >= lo) {
+      pos -= 4;
+      store<u32>(dst + <usize>pos, <u32>load<u16>(hexPairs + (<usize>(limb >> 8) << 1)) | (<u32>load<u16>(hexPairs + (<usize>(limb & 255) << 1)) << 16));
+    }
   }
-  while (carry > 0) { const b = <u32>(carry & 255); carry >>= 8; pos -= 2; store<u16>(dst + <usize>pos, load<u16>(hexPairs + (<usize>b << 1))); }
+  if (hi >= count) while (carry > 0) { const b = <u32>(carry & 255); carry >>= 8; pos -= 2; store<u16>(dst + <usize>pos, load<u16>(hexPairs + (<usize>b << 1))); }
   maxErr = err;
+  if (pos == cap) { pos--; store<u8>(dst + <usize>pos, 48); }
   while (pos < cap - 1 && load<u8>(dst + <usize>pos) == 48) pos++;
   pos -= 2; store<u16>(dst + <usize>pos, 0x7830); // "0x"
   return cap - pos;
