@@ -27,6 +27,18 @@ describe('FFT multiplication (WebAssembly)', () => {
       assert.equal(multiply(b, a), a * b, `${bBits} × ${aBits} bits`);
     }
     assert.ok(fftStats.products - before >= 16, 'most of these products must take the FFT route');
+    assert.ok(fftStats.radix3 > 0, 'some of them must use a transform of 3·2^k points');
+  });
+
+  it('is exact at the edges of every transform size, 2^k and 3·2^k points', () => {
+    // Two numbers of ~16·m bits fill a transform of m points: try just below and just above each size.
+    for (const m of [1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288]) {
+      for (const bits of [16 * m - 72, 16 * m - 40, 16 * m + 8, 16 * m + 40]) {
+        const a = randomBits(random, bits);
+        const b = randomBits(random, bits);
+        assert.equal(multiply(a, b), a * b, `${bits} × ${bits} bits`);
+      }
+    }
   });
 
   it('is exact on the limb patterns with the largest rounding error (every limb at ±2^15) and on long carries', () => {

@@ -1,7 +1,8 @@
 // Exact multiplication of large non-negative BigInts by a floating-point FFT in WebAssembly
 // (./kernel.as.ts). V8 multiplies 50–200 kbit numbers with Toom-Cook or its own FFT, 3–4× slower
-// than GMP; this is 1.5–2× faster than V8 there, and a factor whose spectrum is cached (π²/4, the
-// digit tree's powers of five) saves a third more.
+// than GMP; this is 1.5–2.2× faster than V8 there, and a factor whose spectrum is cached (π²/4, the
+// digit tree's powers of five) saves a third more. Transform sizes are 2^k or 3·2^k points, so a
+// product never pays for more than 4/3 of the points it needs.
 //
 // Exactness: every coefficient of the convolution is an integer, and the computed one is rounded to
 // it. Percival's bound (Brent & Zimmermann, Modern Computer Arithmetic, §3.3) limits the error of an
@@ -31,8 +32,12 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   dif(re: number, im: number, n: number, twr: number, twi: number, t3r: number, t3i: number): void;
   dit(re: number, im: number, n: number, twr: number, twi: number, t3r: number, t3i: number): void;
+  radix3Dif(re: number, im: number, m: number, w1r: number, w1i: number, w2r: number, w2i: number): void;
+  radix3Dit(re: number, im: number, m: number, w1r: number, w1i: number, w2r: number, w2i: number): void;
   realPost(re: number, im: number, m: number, gr: number, gi: number): void;
-  realPre(re: number, im: number, m: number, gr: number, gi: number): void;
+  realPre(re: number, im: number, m: number, gr: number, gi: number, total: number): void;
+  realPostCross(re: number, im: number, t: number, gr: number, gi: number): void;
+  realPreCross(re: number, im: number, t: number, gr: number, gi: number): void;
   pointwise(xr: number, xi: number, yr: number, yi: number, m: number): void;
   loadHex(src: number, len: number, re: number, im: number, m: number): number;
   storeHex(re: number, im: number, count: number, dst: number, cap: number, hexPairs: number, lo: number, hi: number): number;
@@ -40,12 +45,12 @@ interface KernelExports {
 }
 
 /** Counters for tests and the benchmark. */
-export const fftStats = { products: 0, fallbacks: 0 };
+export const fftStats = { products: 0, fallbacks: 0, radix3: 0 };
 
 /** Byte offsets of the kernel's working memory, laid out for transforms of up to `capacity` points. */
 interface Layout {
   capacity: number;
-  /** Per-stage twiddles: tw[h + j] = e^(-2πi·j/2h); tw3[q + j] = e^(-2πi·3j/4q). */
+  /** Per-stage twiddles of the power-of-two FFTs: tw[h + j] = e^(-2πi·j/2h); tw3[q + j] = e^(-2πi·3j/4q). */
   twr: number;
   twi: number;
   t3r: number;
@@ -59,10 +64,31 @@ interface Layout {
   hexOut: number;
   hexOutBytes: number;
   hexPairs: number;
-  /** Untangling twiddles per size m (in bit-reversed order), at gBase + (m − 4) doubles. */
+  /** Next free byte of the region for per-size tables, and its end. */
+  sizeTablesTop: number;
+  sizeTablesEnd: number;
+  sizes: Map<number, SizeTables>;
+}
+
+/** Tables of one transform size m = t or 3t (t a power of two). */
+interface SizeTables {
+  m: number;
+  t: number;
+  three: boolean;
+  /** Untangling twiddles e^(-2πi·k/2m) for the frequency k held at each position, in storage order. */
   gr: number;
   gi: number;
-  gReady: Set<number>;
+  /** Radix-3 stage twiddles e^(-2πi·j/m), e^(-2πi·2j/m) for j < t. */
+  w1r: number;
+  w1i: number;
+  w2r: number;
+  w2i: number;
+}
+
+function bitReverse(x: number, bits: number): number {
+  let r = 0;
+  for (let b = 0; b < bits; b++) if (x & (1 << b)) r |= 1 << (bits - 1 - b);
+  return r;
 }
 
 class Kernel {
@@ -93,10 +119,14 @@ class Kernel {
       twr: take(doubles), twi: take(doubles), t3r: take(doubles), t3i: take(doubles),
       xr: take(doubles), xi: take(doubles), yr: take(doubles), yi: take(doubles),
       hexIn: take(capacity * 8), hexOutBytes: capacity * 8 + 32, hexOut: 0, hexPairs: 0,
-      gr: take(2 * doubles), gi: take(2 * doubles), gReady: new Set(),
+      sizeTablesTop: 0, sizeTablesEnd: 0, sizes: new Map(),
     };
     layout.hexOut = take(layout.hexOutBytes);
     layout.hexPairs = take(512);
+    // Every size up to the capacity fits: 2m doubles for each power of two m ≤ C (< 4C in all) and
+    // 2m + 4m/3 for each m = 3·2^k ≤ C (< 5C in all).
+    layout.sizeTablesTop = take(9 * doubles);
+    layout.sizeTablesEnd = top;
     // The module's own data stays below `base`; earlier layouts are simply abandoned (memory cannot shrink).
     this.k.memory.grow(Math.ceil((top - base) / 65536));
     const buffer = this.k.memory.buffer;
@@ -122,33 +152,66 @@ class Kernel {
     return layout;
   }
 
-  private untangling(layout: Layout, m: number): { gr: number; gi: number } {
-    const at = { gr: layout.gr + (m - 4) * 8, gi: layout.gi + (m - 4) * 8 };
-    if (!layout.gReady.has(m)) {
-      const gr = new Float64Array(this.k.memory.buffer, at.gr, m);
-      const gi = new Float64Array(this.k.memory.buffer, at.gi, m);
-      const bits = 31 - Math.clz32(m);
-      for (let p = 0; p < m; p++) {
-        let k = 0;
-        for (let b = 0; b < bits; b++) if (p & (1 << b)) k |= 1 << (bits - 1 - b);
-        gr[p] = Math.cos((-Math.PI * k) / m);
-        gi[p] = Math.sin((-Math.PI * k) / m);
+  private tablesFor(m: number): SizeTables {
+    const layout = this.memoryFor(m);
+    const known = layout.sizes.get(m);
+    if (known) return known;
+    const three = m % 3 === 0;
+    const t = three ? m / 3 : m;
+    const take = (count: number) => {
+      const at = layout.sizeTablesTop;
+      layout.sizeTablesTop += count * 8;
+      if (layout.sizeTablesTop > layout.sizeTablesEnd) throw new Error('FFT size tables overflow their region');
+      return at;
+    };
+    const tables: SizeTables = { m, t, three, gr: take(m), gi: take(m), w1r: 0, w1i: 0, w2r: 0, w2i: 0 };
+    const buffer = this.k.memory.buffer;
+    const gr = new Float64Array(buffer, tables.gr, m);
+    const gi = new Float64Array(buffer, tables.gi, m);
+    const bits = 31 - Math.clz32(t);
+    // Position r·t + q holds frequency k = 3·rev(q) + r (k = rev(q) for a power-of-two size).
+    for (let r = 0; r < (three ? 3 : 1); r++) {
+      for (let q = 0; q < t; q++) {
+        const k = three ? 3 * bitReverse(q, bits) + r : bitReverse(q, bits);
+        gr[r * t + q] = Math.cos((-Math.PI * k) / m);
+        gi[r * t + q] = Math.sin((-Math.PI * k) / m);
       }
-      layout.gReady.add(m);
     }
-    return at;
+    if (three) {
+      tables.w1r = take(t); tables.w1i = take(t); tables.w2r = take(t); tables.w2i = take(t);
+      const w1r = new Float64Array(buffer, tables.w1r, t);
+      const w1i = new Float64Array(buffer, tables.w1i, t);
+      const w2r = new Float64Array(buffer, tables.w2r, t);
+      const w2i = new Float64Array(buffer, tables.w2i, t);
+      for (let j = 0; j < t; j++) {
+        w1r[j] = Math.cos((-2 * Math.PI * j) / m);
+        w1i[j] = Math.sin((-2 * Math.PI * j) / m);
+        w2r[j] = Math.cos((-4 * Math.PI * j) / m);
+        w2i[j] = Math.sin((-4 * Math.PI * j) / m);
+      }
+    }
+    layout.sizes.set(m, tables);
+    return tables;
   }
 
   /** Transforms the integer with hex digits `hex` into the x (or y) spectrum slot for size m. */
   spectrum(hex: string, m: number, slot: 'x' | 'y'): void {
     const layout = this.memoryFor(m);
-    const g = this.untangling(layout, m);
+    const s = this.tablesFor(m);
     const re = slot === 'x' ? layout.xr : layout.yr;
     const im = slot === 'x' ? layout.xi : layout.yi;
     this.encoder.encodeInto(hex, new Uint8Array(this.k.memory.buffer, layout.hexIn, hex.length));
     this.k.loadHex(layout.hexIn, hex.length, re, im, m);
-    this.k.dif(re, im, m, layout.twr, layout.twi, layout.t3r, layout.t3i);
-    this.k.realPost(re, im, m, g.gr, g.gi);
+    if (s.three) {
+      fftStats.radix3++;
+      this.k.radix3Dif(re, im, m, s.w1r, s.w1i, s.w2r, s.w2i);
+      for (let r = 0; r < 3; r++) this.k.dif(re + r * s.t * 8, im + r * s.t * 8, s.t, layout.twr, layout.twi, layout.t3r, layout.t3i);
+      this.k.realPost(re, im, s.t, s.gr, s.gi);
+      this.k.realPostCross(re, im, s.t, s.gr + s.t * 8, s.gi + s.t * 8);
+    } else {
+      this.k.dif(re, im, m, layout.twr, layout.twi, layout.t3r, layout.t3i);
+      this.k.realPost(re, im, m, s.gr, s.gi);
+    }
   }
 
   /** A copy of the y slot's spectrum, to be put back by `loadY`. */
@@ -173,13 +236,22 @@ class Kernel {
    */
   finish(m: number, limbs: number, shift: number, width?: number): bigint | null {
     const layout = this.memoryFor(m);
-    const g = this.untangling(layout, m);
-    this.k.pointwise(layout.xr, layout.xi, layout.yr, layout.yi, m);
-    this.k.realPre(layout.xr, layout.xi, m, g.gr, g.gi);
-    this.k.dit(layout.xr, layout.xi, m, layout.twr, layout.twi, layout.t3r, layout.t3i);
+    const s = this.tablesFor(m);
+    const re = layout.xr;
+    const im = layout.xi;
+    this.k.pointwise(re, im, layout.yr, layout.yi, m);
+    if (s.three) {
+      this.k.realPreCross(re, im, s.t, s.gr + s.t * 8, s.gi + s.t * 8);
+      this.k.realPre(re, im, s.t, s.gr, s.gi, m);
+      for (let r = 0; r < 3; r++) this.k.dit(re + r * s.t * 8, im + r * s.t * 8, s.t, layout.twr, layout.twi, layout.t3r, layout.t3i);
+      this.k.radix3Dit(re, im, m, s.w1r, s.w1i, s.w2r, s.w2i);
+    } else {
+      this.k.realPre(re, im, m, s.gr, s.gi, m);
+      this.k.dit(re, im, m, layout.twr, layout.twi, layout.t3r, layout.t3i);
+    }
     const lo = shift >> 4;
     const hi = width === undefined ? limbs : Math.ceil((shift + width) / 16);
-    const chars = this.k.storeHex(layout.xr, layout.xi, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi);
+    const chars = this.k.storeHex(re, im, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi);
     if (!(this.k.lastMaxErr() <= MAX_ROUNDING_ERROR)) return null;
     const window = BigInt(this.decoder.decode(new Uint8Array(this.k.memory.buffer, layout.hexOut + layout.hexOutBytes - chars, chars))) >> BigInt(shift & 15);
     return width === undefined ? window : BigInt.asUintN(width, window);
@@ -196,12 +268,20 @@ function limbsOf(hexDigits: number): number {
   return (hexDigits >> 2) + 2;
 }
 
-/** The transform size for a product of numbers with la and lb limbs, or 0 when the FFT must not be used. */
+/**
+ * The transform size (complex points; 2^k or 3·2^k, so that it is never more than 4/3 of what is
+ * needed) for a product of numbers with la and lb limbs, or 0 when the FFT must not be used.
+ */
 function transformSize(la: number, lb: number): number {
+  const need = Math.ceil((la + lb) / 2);
   let m = 4;
-  while (2 * m < la + lb) m <<= 1;
+  while (m < need) m <<= 1;
+  const three = (m / 4) * 3;
+  const useThree = three >= need && three >= 12;
+  if (useThree) m = three;
   if (m > MAX_M) return 0;
-  const levels = Math.log2(2 * m) + 2;
+  // The radix-3 stage counts as two more levels of error growth.
+  const levels = Math.log2(2 * m) + 2 + (useThree ? 2 : 0);
   const growth = 3 * levels * EPS + (3 * levels + 1) * Math.sqrt(5) * EPS + 3 * levels * 2 * EPS;
   const bound = Math.sqrt(la * lb) * 2 ** 30 * growth;
   return bound < 0.5 ? m : 0;

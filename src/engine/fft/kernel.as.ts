@@ -118,6 +118,52 @@ export function dit(re: usize, im: usize, n: i32, twr: usize, twi: usize, t3r: u
   }
 }
 
+// Sizes M = 3t (t a power of two): one radix-3 DIF stage over thirds, then an FFT of size t on each
+// third, so that third r holds X[3q + r] at position rev(q). w1/w2[j] = e^{-2πi j/M}, e^{-2πi 2j/M}.
+const HALF_SQRT3: f64 = 0.8660254037844386;
+export function radix3Dif(re: usize, im: usize, m: i32, w1r: usize, w1i: usize, w2r: usize, w2i: usize): void {
+  const tb = <usize>(m / 3) << 3;
+  const half = f64x2.splat(0.5), h3 = f64x2.splat(HALF_SQRT3);
+  for (let j: usize = 0; j < tb; j += 16) {
+    const ar = v128.load(re + j), ai = v128.load(im + j);
+    const br = v128.load(re + tb + j), bi = v128.load(im + tb + j);
+    const cr = v128.load(re + 2 * tb + j), ci = v128.load(im + 2 * tb + j);
+    const sr = f64x2.add(br, cr), si = f64x2.add(bi, ci);
+    const dr = f64x2.mul(h3, f64x2.sub(br, cr)), di = f64x2.mul(h3, f64x2.sub(bi, ci));
+    v128.store(re + j, f64x2.add(ar, sr)); v128.store(im + j, f64x2.add(ai, si));
+    const ur = f64x2.sub(ar, f64x2.mul(half, sr)), ui = f64x2.sub(ai, f64x2.mul(half, si));
+    // a + ωb + ω²c = u − i·(√3/2)(b − c); a + ω²b + ωc = u + i·(√3/2)(b − c)
+    const pr = f64x2.add(ur, di), pi = f64x2.sub(ui, dr);
+    const qr = f64x2.sub(ur, di), qi = f64x2.add(ui, dr);
+    let wr = v128.load(w1r + j), wi = v128.load(w1i + j);
+    v128.store(re + tb + j, cmulR(pr, pi, wr, wi)); v128.store(im + tb + j, cmulI(pr, pi, wr, wi));
+    wr = v128.load(w2r + j); wi = v128.load(w2i + j);
+    v128.store(re + 2 * tb + j, cmulR(qr, qi, wr, wi)); v128.store(im + 2 * tb + j, cmulI(qr, qi, wr, wi));
+  }
+}
+
+// Inverse of radix3Dif (conjugate twiddles, unscaled), after the inverse FFT of each third.
+export function radix3Dit(re: usize, im: usize, m: i32, w1r: usize, w1i: usize, w2r: usize, w2i: usize): void {
+  const tb = <usize>(m / 3) << 3;
+  const half = f64x2.splat(0.5), h3 = f64x2.splat(HALF_SQRT3);
+  for (let j: usize = 0; j < tb; j += 16) {
+    const ar = v128.load(re + j), ai = v128.load(im + j);
+    let yr = v128.load(re + tb + j), yi = v128.load(im + tb + j);
+    let wr = v128.load(w1r + j), wi = v128.load(w1i + j);
+    const br = cjmulR(yr, yi, wr, wi), bi = cjmulI(yr, yi, wr, wi);
+    yr = v128.load(re + 2 * tb + j); yi = v128.load(im + 2 * tb + j);
+    wr = v128.load(w2r + j); wi = v128.load(w2i + j);
+    const cr = cjmulR(yr, yi, wr, wi), ci = cjmulI(yr, yi, wr, wi);
+    const sr = f64x2.add(br, cr), si = f64x2.add(bi, ci);
+    const dr = f64x2.mul(h3, f64x2.sub(br, cr)), di = f64x2.mul(h3, f64x2.sub(bi, ci));
+    v128.store(re + j, f64x2.add(ar, sr)); v128.store(im + j, f64x2.add(ai, si));
+    const ur = f64x2.sub(ar, f64x2.mul(half, sr)), ui = f64x2.sub(ai, f64x2.mul(half, si));
+    // a + ω̄b + ω̄²c = u + i·(√3/2)(b − c); a + ω̄²b + ω̄c = u − i·(√3/2)(b − c)
+    v128.store(re + tb + j, f64x2.sub(ur, di)); v128.store(im + tb + j, f64x2.add(ui, dr));
+    v128.store(re + 2 * tb + j, f64x2.add(ur, di)); v128.store(im + 2 * tb + j, f64x2.sub(ui, dr));
+  }
+}
+
 // After dif of z (z_k = x_2k + i x_2k+1), turn Z (bit-reversed) into the half spectrum X_0..X_M,
 // stored at the same positions; X_M's real part rides in slot 0's imaginary part. In bit-reversed
 // order the partner M-k of the frequency at position p (in octave [b, 2b)) sits at 3b-1-p.
@@ -139,9 +185,9 @@ export function realPost(re: usize, im: usize, m: i32, gr: usize, gi: usize): vo
   }
 }
 
-// Inverse of realPost, with the 1/M scale folded in.
-export function realPre(re: usize, im: usize, m: i32, gr: usize, gi: usize): void {
-  const h = 0.5 / <f64>m;
+// Inverse of realPost, with the 1/total scale folded in (total = m, or 3m for third 0 of a size-3m transform).
+export function realPre(re: usize, im: usize, m: i32, gr: usize, gi: usize, total: i32): void {
+  const h = 0.5 / <f64>total;
   const c0 = load<f64>(re), cm = load<f64>(im);
   store<f64>(re, h * (c0 + cm)); store<f64>(im, h * (c0 - cm));
   for (let b = 1; b < m; b <<= 1) {
@@ -155,6 +201,38 @@ export function realPre(re: usize, im: usize, m: i32, gr: usize, gi: usize): voi
       store<f64>(re + po, er - oi); store<f64>(im + po, ei + or);
       store<f64>(re + qo, er + oi); store<f64>(im + qo, or - ei);
     }
+  }
+}
+
+// realPost for the pairs between thirds 1 and 2 of a size-3t transform: the partner M−k of the
+// frequency at position q of third 1 sits at position t−1−q of third 2. gr/gi: third 1's twiddles.
+export function realPostCross(re: usize, im: usize, t: i32, gr: usize, gi: usize): void {
+  const tb = <usize>t << 3;
+  for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 8, q -= 8) {
+    const po = tb + p, qo = 2 * tb + q;
+    const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
+    const er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
+    const or = 0.5 * (ai + bi), oi = -0.5 * (ar - br);
+    const wr = load<f64>(gr + p), wi = load<f64>(gi + p);
+    const tr = wr * or - wi * oi, ti = wr * oi + wi * or;
+    store<f64>(re + po, er + tr); store<f64>(im + po, ei + ti);
+    store<f64>(re + qo, er - tr); store<f64>(im + qo, ti - ei);
+  }
+}
+
+// realPre's counterpart of realPostCross (scale 1/M with M = 3t).
+export function realPreCross(re: usize, im: usize, t: i32, gr: usize, gi: usize): void {
+  const tb = <usize>t << 3;
+  const h = 0.5 / <f64>(3 * t);
+  for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 8, q -= 8) {
+    const po = tb + p, qo = 2 * tb + q;
+    const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
+    const er = h * (ar + br), ei = h * (ai - bi);
+    const dr = h * (ar - br), di = h * (ai + bi);
+    const wr = load<f64>(gr + p), wi = -load<f64>(gi + p);
+    const or = dr * wr - di * wi, oi = dr * wi + di * wr;
+    store<f64>(re + po, er - oi); store<f64>(im + po, ei + or);
+    store<f64>(re + qo, er + oi); store<f64>(im + qo, or - ei);
   }
 }
 
