@@ -287,9 +287,14 @@ function transformSize(la: number, lb: number): number {
   return bound < 0.5 ? m : 0;
 }
 
+// Comparisons with these are O(1) for BigInts, where finding the bit length (toString(16)) costs a
+// pass over the number: the many small products are sent to V8 without one.
+const FACTOR_FLOOR = 1n << BigInt(MIN_FACTOR_BITS);
+const PRODUCT_HALF_FLOOR = 1n << BigInt(FFT_MIN_PRODUCT_BITS / 2);
+
 /** (a · b) >> shift for non-negative a, b; by FFT when both are large enough and the error bound allows it. */
 export function multiply(a: bigint, b: bigint, shift = 0): bigint {
-  if (a < 0n || b < 0n) return (a * b) >> BigInt(shift);
+  if (a < FACTOR_FLOOR || b < FACTOR_FLOOR || (a < PRODUCT_HALF_FLOOR && b < PRODUCT_HALF_FLOOR)) return (a * b) >> BigInt(shift);
   const ha = a.toString(16);
   if (ha.length * 4 < MIN_FACTOR_BITS) return (a * b) >> BigInt(shift);
   const hb = b.toString(16);
@@ -325,9 +330,13 @@ export class FixedFactor {
   private readonly hex: string;
   private readonly spectra = new Map<number, Float64Array>();
 
+  /** Operands below this go to V8 without a look at their size (see FACTOR_FLOOR). */
+  private readonly smallOperand: bigint;
+
   constructor(readonly value: bigint) {
     if (value < 0n) throw new RangeError('a FixedFactor must not be negative');
     this.hex = value.toString(16);
+    this.smallOperand = 1n << BigInt(Math.max(MIN_FACTOR_BITS, FIXED_MIN_PRODUCT_BITS - this.hex.length * 4));
   }
 
   /**
@@ -337,7 +346,7 @@ export class FixedFactor {
   times(a: bigint, options: { aBits?: number; shift?: number; width?: number } = {}): bigint {
     const { aBits, shift = 0, width } = options;
     const bits = this.hex.length * 4;
-    if (bits < MIN_FACTOR_BITS || (aBits !== undefined && aBits + bits < FIXED_MIN_PRODUCT_BITS) || a < 0n) return bitWindow(a * this.value, shift, width);
+    if (bits < MIN_FACTOR_BITS || (aBits !== undefined && aBits + bits < FIXED_MIN_PRODUCT_BITS) || a < this.smallOperand) return bitWindow(a * this.value, shift, width);
     const ha = a.toString(16);
     if (ha.length * 4 < MIN_FACTOR_BITS || ha.length * 4 + bits < FIXED_MIN_PRODUCT_BITS) return bitWindow(a * this.value, shift, width);
     const la = limbsOf(ha.length);
