@@ -41,8 +41,27 @@ describe('FFT multiplication (WebAssembly)', () => {
     }
   });
 
+  it('takes 12-bit limbs where 16-bit limbs exceed the error bound, exactly, up to 1.5 Mbit products', () => {
+    const before = fftStats.products;
+    for (const [aBits, bBits] of [[260_000, 260_000], [400_000, 400_000], [700_000, 60_000], [760_000, 760_000]]) {
+      const a = randomBits(random, aBits);
+      const b = randomBits(random, bBits);
+      assert.equal(multiply(a, b), a * b, `${aBits} × ${bBits} bits`);
+      assert.equal(multiply(a, b, 100_003), (a * b) >> 100_003n, `${aBits} × ${bBits} bits >> 100003`);
+      assert.equal(new FixedFactor(b).times(a, { shift: 77, width: 50_001 }), BigInt.asUintN(50_001, (a * b) >> 77n));
+    }
+    // Every 12-bit limb at ±2^11: the largest rounding error for this limb size.
+    for (const digits of [90_000, 190_000]) {
+      const low = BigInt('0x' + '800'.repeat(digits / 3));
+      const high = BigInt('0x' + '7ff'.repeat(digits / 3));
+      assert.equal(multiply(low, low), low * low);
+      assert.equal(multiply(low, high), low * high);
+    }
+    assert.equal(fftStats.products - before, 16, 'all of these products take the FFT route');
+  });
+
   it('is exact on the limb patterns with the largest rounding error (every limb at ±2^15) and on long carries', () => {
-    for (const limbs of [1600, 6000, 12_000]) {
+    for (const limbs of [1600, 6000, 12_000, 24_000]) {
       const low = BigInt('0x' + '8000'.repeat(limbs)); // balanced limbs of −2^15 (with carries)
       const high = BigInt('0x' + '7fff'.repeat(limbs)); // limbs of 2^15 − 1
       const ones = (1n << BigInt(16 * limbs)) - 1n; // carries ripple through the whole product

@@ -7,10 +7,13 @@
 // Exactness: every coefficient of the convolution is an integer, and the computed one is rounded to
 // it. Percival's bound (Brent & Zimmermann, Modern Computer Arithmetic, §3.3) limits the error of an
 // FFT convolution of length 2^n to ‖x‖·‖y‖·((1+ε)^3n·(1+ε√5)^(3n+1)·(1+β)^3n − 1) with ε = 2^-53 and β
-// the twiddle factors' error. With balanced 16-bit limbs ‖x‖ ≤ 2^15·√(limbs), and `multiply` only
-// takes the FFT route when that bound (n counting two more levels for the real-data packing, β = 2ε)
-// is below 1/4. As a second line, the kernel reports the largest distance of any coefficient from an
-// integer; above 1/4 the product is recomputed by BigInt (never seen; counted in fftStats).
+// the twiddle factors' error. With balanced b-bit limbs ‖x‖ ≤ 2^(b−1)·√(limbs), and the FFT route is
+// only taken when that bound (n counting two more levels for the real-data packing and two for a
+// radix-3 stage, β = 2ε) is below 1/2, so that rounding gives the exact integer: 16-bit limbs for
+// factors up to ~250 kbit, 12-bit limbs (a third more points) above, up to 1.5 Mbit products; larger
+// ones are left to BigInt. As a second line, the kernel reports the largest distance of any
+// coefficient from an integer; above 1/4 the product is recomputed by BigInt (never seen; counted in
+// fftStats).
 
 import { KERNEL_WASM_BASE64 } from './kernelBinary.generated';
 
@@ -40,7 +43,9 @@ interface KernelExports {
   realPreCross(re: number, im: number, t: number, gr: number, gi: number): void;
   pointwise(xr: number, xi: number, yr: number, yi: number, m: number): void;
   loadHex(src: number, len: number, re: number, im: number, m: number): number;
+  loadHex12(src: number, len: number, re: number, im: number, m: number): number;
   storeHex(re: number, im: number, count: number, dst: number, cap: number, hexPairs: number, lo: number, hi: number): number;
+  storeHex12(re: number, im: number, count: number, dst: number, cap: number, hexPairs: number, lo: number, hi: number): number;
   lastMaxErr(): number;
 }
 
@@ -194,14 +199,16 @@ class Kernel {
     return tables;
   }
 
-  /** Transforms the integer with hex digits `hex` into the x (or y) spectrum slot for size m. */
-  spectrum(hex: string, m: number, slot: 'x' | 'y'): void {
+  /** Transforms the integer with hex digits `hex`, cut into limbs of `plan.limbBits`, into the x (or y) spectrum slot. */
+  spectrum(hex: string, plan: Plan, slot: 'x' | 'y'): void {
+    const m = plan.m;
     const layout = this.memoryFor(m);
     const s = this.tablesFor(m);
     const re = slot === 'x' ? layout.xr : layout.yr;
     const im = slot === 'x' ? layout.xi : layout.yi;
     this.encoder.encodeInto(hex, new Uint8Array(this.k.memory.buffer, layout.hexIn, hex.length));
-    this.k.loadHex(layout.hexIn, hex.length, re, im, m);
+    if (plan.limbBits === 16) this.k.loadHex(layout.hexIn, hex.length, re, im, m);
+    else this.k.loadHex12(layout.hexIn, hex.length, re, im, m);
     if (s.three) {
       fftStats.radix3++;
       this.k.radix3Dif(re, im, m, s.w1r, s.w1i, s.w2r, s.w2i);
@@ -234,7 +241,9 @@ class Kernel {
    * when width is given; null if rounding was unsafe. Only the limbs that hold those bits are
    * converted back to a BigInt.
    */
-  finish(m: number, limbs: number, shift: number, width?: number): bigint | null {
+  finish(plan: Plan, shift: number, width?: number): bigint | null {
+    const { m, limbBits } = plan;
+    const limbs = plan.la + plan.lb;
     const layout = this.memoryFor(m);
     const s = this.tablesFor(m);
     const re = layout.xr;
@@ -249,11 +258,12 @@ class Kernel {
       this.k.realPre(re, im, m, s.gr, s.gi, m);
       this.k.dit(re, im, m, layout.twr, layout.twi, layout.t3r, layout.t3i);
     }
-    const lo = shift >> 4;
-    const hi = width === undefined ? limbs : Math.ceil((shift + width) / 16);
-    const chars = this.k.storeHex(re, im, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi);
+    const lo = Math.floor(shift / limbBits);
+    const hi = width === undefined ? limbs : Math.ceil((shift + width) / limbBits);
+    const store = limbBits === 16 ? this.k.storeHex : this.k.storeHex12;
+    const chars = store(re, im, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi);
     if (!(this.k.lastMaxErr() <= MAX_ROUNDING_ERROR)) return null;
-    const window = BigInt(this.decoder.decode(new Uint8Array(this.k.memory.buffer, layout.hexOut + layout.hexOutBytes - chars, chars))) >> BigInt(shift & 15);
+    const window = BigInt(this.decoder.decode(new Uint8Array(this.k.memory.buffer, layout.hexOut + layout.hexOutBytes - chars, chars))) >> BigInt(shift - lo * limbBits);
     return width === undefined ? window : BigInt.asUintN(width, window);
   }
 }
@@ -263,28 +273,41 @@ function theKernel(): Kernel {
   return (kernel ??= new Kernel());
 }
 
-/** Limbs of a number with `hexDigits` hex digits (one more for the balanced representation's carry). */
-function limbsOf(hexDigits: number): number {
-  return (hexDigits >> 2) + 2;
+/** How a product is cut and transformed. */
+interface Plan {
+  /** Complex points of the transform. */
+  m: number;
+  /** Bits per (balanced) limb: 16, or 12 where 16-bit limbs' rounding bound is too large. */
+  limbBits: 16 | 12;
+  /** Limbs of each factor (one more than the digits need, for the balanced representation's carry). */
+  la: number;
+  lb: number;
 }
 
 /**
- * The transform size (complex points; 2^k or 3·2^k, so that it is never more than 4/3 of what is
- * needed) for a product of numbers with la and lb limbs, or 0 when the FFT must not be used.
+ * The transform for a product of numbers with aHex and bHex hex digits: 2^k or 3·2^k points (so never
+ * more than 4/3 of what is needed), 16-bit limbs where the rounding bound allows them, else 12-bit
+ * ones; null when neither fits (larger than ~1.5 Mbit).
  */
-function transformSize(la: number, lb: number): number {
-  const need = Math.ceil((la + lb) / 2);
-  let m = 4;
-  while (m < need) m <<= 1;
-  const three = (m / 4) * 3;
-  const useThree = three >= need && three >= 12;
-  if (useThree) m = three;
-  if (m > MAX_M) return 0;
-  // The radix-3 stage counts as two more levels of error growth.
-  const levels = Math.log2(2 * m) + 2 + (useThree ? 2 : 0);
-  const growth = 3 * levels * EPS + (3 * levels + 1) * Math.sqrt(5) * EPS + 3 * levels * 2 * EPS;
-  const bound = Math.sqrt(la * lb) * 2 ** 30 * growth;
-  return bound < 0.5 ? m : 0;
+function planProduct(aHex: number, bHex: number): Plan | null {
+  for (const limbBits of [16, 12] as const) {
+    const hexPerLimb = limbBits / 4;
+    const la = Math.ceil(aHex / hexPerLimb) + 1;
+    const lb = Math.ceil(bHex / hexPerLimb) + 1;
+    const need = Math.ceil((la + lb) / 2);
+    let m = 4;
+    while (m < need) m <<= 1;
+    const three = (m / 4) * 3;
+    const useThree = three >= need && three >= 12;
+    if (useThree) m = three;
+    if (m > MAX_M) return null;
+    // The radix-3 stage counts as two more levels of error growth.
+    const levels = Math.log2(2 * m) + 2 + (useThree ? 2 : 0);
+    const growth = 3 * levels * EPS + (3 * levels + 1) * Math.sqrt(5) * EPS + 3 * levels * 2 * EPS;
+    const bound = Math.sqrt(la * lb) * 2 ** (2 * (limbBits - 1)) * growth;
+    if (bound < 0.5) return { m, limbBits, la, lb };
+  }
+  return null;
 }
 
 // Comparisons with these are O(1) for BigInts, where finding the bit length (toString(16)) costs a
@@ -299,14 +322,12 @@ export function multiply(a: bigint, b: bigint, shift = 0): bigint {
   if (ha.length * 4 < MIN_FACTOR_BITS) return (a * b) >> BigInt(shift);
   const hb = b.toString(16);
   if (hb.length * 4 < MIN_FACTOR_BITS || (ha.length + hb.length) * 4 < FFT_MIN_PRODUCT_BITS) return (a * b) >> BigInt(shift);
-  const la = limbsOf(ha.length);
-  const lb = limbsOf(hb.length);
-  const m = transformSize(la, lb);
-  if (m === 0) return (a * b) >> BigInt(shift);
+  const plan = planProduct(ha.length, hb.length);
+  if (!plan) return (a * b) >> BigInt(shift);
   const k = theKernel();
-  k.spectrum(ha, m, 'x');
-  k.spectrum(hb, m, 'y');
-  return checked(k.finish(m, la + lb, shift), a, b, shift);
+  k.spectrum(ha, plan, 'x');
+  k.spectrum(hb, plan, 'y');
+  return checked(k.finish(plan, shift), a, b, shift);
 }
 
 /** The FFT's result, or BigInt's when the FFT's rounding check failed. */
@@ -328,6 +349,7 @@ function bitWindow(x: bigint, shift: number, width: number | undefined): bigint 
  */
 export class FixedFactor {
   private readonly hex: string;
+  /** Spectra by transform size and limb size (key m·32 + limbBits). */
   private readonly spectra = new Map<number, Float64Array>();
 
   /** Operands below this go to V8 without a look at their size (see FACTOR_FLOOR). */
@@ -349,19 +371,18 @@ export class FixedFactor {
     if (bits < MIN_FACTOR_BITS || (aBits !== undefined && aBits + bits < FIXED_MIN_PRODUCT_BITS) || a < this.smallOperand) return bitWindow(a * this.value, shift, width);
     const ha = a.toString(16);
     if (ha.length * 4 < MIN_FACTOR_BITS || ha.length * 4 + bits < FIXED_MIN_PRODUCT_BITS) return bitWindow(a * this.value, shift, width);
-    const la = limbsOf(ha.length);
-    const lb = limbsOf(this.hex.length);
-    const m = transformSize(la, lb);
-    if (m === 0) return bitWindow(a * this.value, shift, width);
+    const plan = planProduct(ha.length, this.hex.length);
+    if (!plan) return bitWindow(a * this.value, shift, width);
     const k = theKernel();
-    const saved = this.spectra.get(m);
+    const key = plan.m * 32 + plan.limbBits;
+    const saved = this.spectra.get(key);
     if (saved) {
-      k.loadY(m, saved);
+      k.loadY(plan.m, saved);
     } else {
-      k.spectrum(this.hex, m, 'y');
-      this.spectra.set(m, k.saveY(m));
+      k.spectrum(this.hex, plan, 'y');
+      this.spectra.set(key, k.saveY(plan.m));
     }
-    k.spectrum(ha, m, 'x');
-    return checked(k.finish(m, la + lb, shift, width), a, this.value, shift, width);
+    k.spectrum(ha, plan, 'x');
+    return checked(k.finish(plan, shift, width), a, this.value, shift, width);
   }
 }

@@ -278,6 +278,26 @@ export function loadHex(src: usize, len: i32, re: usize, im: usize, m: i32): i32
   return limbs;
 }
 
+// loadHex with balanced 12-bit limbs (three hex digits each), for products too large for 16-bit limbs'
+// rounding error bound.
+export function loadHex12(src: usize, len: i32, re: usize, im: usize, m: i32): i32 {
+  let carry = 0, limbs = 0, end = len;
+  while (end > 0) {
+    const start = end >= 3 ? end - 3 : 0;
+    let v = 0;
+    for (let i = start; i < end; i++) v = (v << 4) | <i32>nib(load<u8>(src + <usize>i));
+    v += carry;
+    carry = (v + 2048) >> 12; v -= carry << 12; // v in [0, 4096] -> balanced [-2048, 2047] plus a carry
+    putLimb(re, im, limbs++, <f64>v);
+    end = start;
+  }
+  if (carry) putLimb(re, im, limbs++, <f64>carry);
+  if (limbs & 1) putLimb(re, im, limbs, 0.0);
+  memory.fill(re + (<usize>((limbs + 1) >> 1) << 3), 0, <usize>(m - ((limbs + 1) >> 1)) << 3);
+  memory.fill(im + (<usize>((limbs + 1) >> 1) << 3), 0, <usize>(m - ((limbs + 1) >> 1)) << 3);
+  return limbs;
+}
+
 let maxErr: f64 = 0;
 export function lastMaxErr(): f64 { return maxErr; }
 // hexPairs: 256 u16 entries, two lowercase hex chars per byte value (low address = high nibble).
@@ -297,6 +317,31 @@ export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32,
     if (k >= lo) {
       pos -= 4;
       store<u32>(dst + <usize>pos, <u32>load<u16>(hexPairs + (<usize>(limb >> 8) << 1)) | (<u32>load<u16>(hexPairs + (<usize>(limb & 255) << 1)) << 16));
+    }
+  }
+  if (hi >= count) while (carry > 0) { const b = <u32>(carry & 255); carry >>= 8; pos -= 2; store<u16>(dst + <usize>pos, load<u16>(hexPairs + (<usize>b << 1))); }
+  maxErr = err;
+  if (pos == cap) { pos--; store<u8>(dst + <usize>pos, 48); }
+  while (pos < cap - 1 && load<u8>(dst + <usize>pos) == 48) pos++;
+  pos -= 2; store<u16>(dst + <usize>pos, 0x7830); // "0x"
+  return cap - pos;
+}
+
+// storeHex with 12-bit limbs (three hex digits each); lo/hi count 12-bit limbs.
+export function storeHex12(re: usize, im: usize, count: i32, dst: usize, cap: i32, hexPairs: usize, lo: i32, hi: i32): i32 {
+  let carry: i64 = 0; let pos = cap; let err: f64 = 0;
+  const end = min(count, hi);
+  for (let k = 0; k < end; k++) {
+    const c = load<f64>(((k & 1) ? im : re) + (<usize>(k >> 1) << 3));
+    const r = nearest(c);
+    err = max(err, abs(c - r));
+    carry += <i64>r;
+    const limb = <u32>(carry & 0xfff); carry >>= 12;
+    if (k >= lo) {
+      pos -= 3;
+      // The pair for the limb's low byte, then its top nibble (the second char of that nibble's pair).
+      store<u16>(dst + <usize>pos + 1, load<u16>(hexPairs + (<usize>(limb & 255) << 1)));
+      store<u8>(dst + <usize>pos, load<u8>(hexPairs + (<usize>(limb >> 8) << 1) + 1));
     }
   }
   if (hi >= count) while (carry > 0) { const b = <u32>(carry & 255); carry >>= 8; pos -= 2; store<u16>(dst + <usize>pos, load<u16>(hexPairs + (<usize>b << 1))); }
