@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import nodeFs = require('fs'); // the real module object, for monkey-patching
 import * as path from 'path';
 import { AsyncTermReader, StateDir, StoreError, crc32c } from '../../src/store';
+import { isDigits } from '../../src/store/termLog';
 import type { Snapshot, StoreLogger, Term } from '../../src/store';
 import { REF_TERMS, fixturePath, tempDirs, expectStoreError } from './testUtil';
 
@@ -29,6 +30,24 @@ describe('store: crc32c', () => {
     for (const cut of [0, 1, 7, 8, 9, 500, 999, 1000]) {
       assert.strictEqual(crc32c(data.subarray(cut), crc32c(data.subarray(0, cut))), crc32c(data), `cut ${cut}`);
     }
+  });
+});
+
+describe('store: digit check of records', () => {
+  it('accepts exactly 0-9 for every byte value, at every position of a word and every alignment', () => {
+    for (let offset = 0; offset < 4; offset++) {
+      for (let at = 0; at < 9; at++) {
+        for (let v = 0; v < 256; v++) {
+          const b = Buffer.alloc(offset + 9, 0x35);
+          b[offset + at] = v;
+          const digit = v >= 0x30 && v <= 0x39;
+          assert.strictEqual(isDigits(b, offset, offset + 9), digit, `byte ${v} at ${at}, offset ${offset}`);
+          assert.strictEqual(isDigits(b.subarray(1), offset, offset + 8), at === 0 || digit, `byte ${v} at ${at}, offset ${offset}, shifted view`);
+        }
+      }
+    }
+    assert.strictEqual(isDigits(Buffer.from('12a'), 0, 2), true);
+    assert.strictEqual(isDigits(Buffer.alloc(0), 0, 0), true);
   });
 });
 
@@ -91,6 +110,12 @@ describe('store: round trip', function () {
       assert.throws(() => sd.appendTerms([{ n: 4, digits: '-272' }]), RangeError);
       assert.throws(() => sd.appendTerms([{ n: 4, digits: '' }]), RangeError);
       assert.throws(() => sd.appendTerms([{ n: 4, digits: '9'.repeat(1000) }]), RangeError);
+      // Non-ASCII characters whose low byte is a digit ('ı' U+0131 → 0x31) or that are digits in other
+      // scripts (Arabic-Indic, fullwidth), separators, and junk in the second term of a batch.
+      for (const bad of ['27\u0131', '\u0662\u0667\u0662', '27\uff12', '2 72', '27.2']) {
+        assert.throws(() => sd.appendTerms([{ n: 4, digits: bad }]), RangeError, JSON.stringify(bad));
+      }
+      assert.throws(() => sd.appendTerms([REF[3], { n: 5, digits: '79x6' }]), RangeError);
       sd.appendTerms([]);
       assert.strictEqual(sd.count, 3);
       assert.strictEqual(fs.statSync(path.join(dir, 'terms.log')).size, size);
