@@ -1,16 +1,21 @@
 // Exact Tangent numbers T(n) (OEIS A000182): tan x = Σ T(n) x^(2n-1) / (2n-1)!.
 //
-// Main route (n > SMALL_LIMIT), the zeta route evaluated downwards in blocks:
-//   T(n) = 2 · (2n-1)! · (2/π)^(2n) · λ(2n),   λ(s) = Σ_{j odd} j^(-s).
+// Main route (n > SMALL_LIMIT), through the Bernoulli numbers, evaluated downwards in blocks:
+//   T(n) = 2^(2n)·(2^(2n) − 1)·|B_2n| / (2n),
+//   |B_2n| = 2·(2n)!/(2π)^(2n) · λ(2n)/(1 − 2^(−2n)),   λ(s) = Σ_{j odd} j^(-s).
+// |B_2n| is computed in fixed point to a few dozen bits below its units only: B_2n + Σ_{(p−1)|2n} 1/p
+// is an integer (von Staudt–Clausen), so rounding makes it exact, and T(n) follows by an exact
+// division (which must leave no remainder: a check). |B_2n| is ~2^(4n)/(2n) times smaller than
+// T(n), so λ needs only the j up to ~n/8.5 (not ~n/2.1) and every term of it is 4n bits shorter:
+// λ costs less than a quarter of what it does when T(n) itself is the fixed-point quantity.
 // A block [a, b] is computed from n = b down to n = a. Going down, the needed precision
-// falls, so every quantity is updated by *multiplying* (by π²/4 and by j²) and never loses
+// falls, so every quantity is updated by *multiplying* (by 4π² and by j²) and never loses
 // relative precision, while the only divisions happen once per block. Blocks are
 // independent, deterministic units of work: re-running one yields the same terms.
 //
-// The fixed point is scaled by 2^s / 10^D (D a multiple of LEAF_DIGITS, at least T(n)'s digit count):
-// each term comes out as the binary fraction T(n) / 10^D, whose decimal digits a division-free
-// scaled remainder tree reads off (./decimal), much faster than rounding to an integer and calling
-// toString. The tree's leaves also check that the value is an integer.
+// The exact T(n) is multiplied by 2^(s+g)/10^D (D a multiple of LEAF_DIGITS, at least T(n)'s digit
+// count; one product with a cached spectrum), giving the binary fraction T(n)/10^D whose decimal
+// digits a division-free scaled remainder tree reads off (./decimal), much faster than toString.
 //
 // Small n (n <= SMALL_LIMIT): Brent–Harvey's exact in-place recurrence, cheap at that size.
 
@@ -20,13 +25,15 @@ import { FixedFactor, multiply } from './fft/fftMultiply';
 
 export const SMALL_LIMIT = 64;
 
-/** Fraction bits beyond those the digit tree needs; the arithmetic's few ulps of error stay far below them. */
+/** Fraction bits beyond those the digit tree needs; the product with 2^(s+g)/10^D errs by a few units only. */
 const SCALE_GUARD = 40;
 /**
- * Fraction bits carried beyond the integer part of T(n) (at most; the scale 2^s / 10^D lies in
- * [2^(GUARD−1), 2^GUARD)), which is what the precision plan counts on.
+ * Fraction bits of |B_2n| below its units. Its error is a few units per step of a block (truncations
+ * in the ×4π² update and the division), at most ~2^11 units, far below the 1/4 rounding needs.
  */
-const GUARD = treeBits(0) + SCALE_GUARD + 1;
+const GUARD = 64;
+/** Extra bits of 2^(s+g)/10^D beyond 10^D's size (g = D·log2 10 + this): its error then reaches y only as ~2^-32. */
+const TEN_GUARD = 32;
 
 /** Leaves of LEAF_DIGITS digits that hold T(n)'s digits (from an upper bound: a leading one may stay zero). */
 function leavesAt(n: number): number {
@@ -62,6 +69,62 @@ export function log2TangentUpper(n: number): number {
   const log2 = 1 + lnFactorial(2 * n - 1) / LN2 + 2 * n * Math.log2(2 / Math.PI);
   // λ(2n) < 1 + 2·3^(-2n) contributes < 0.3 bits; 3 bits cover that and the float error.
   return Math.max(1, log2 + 3);
+}
+
+/** An upper bound (within ~3 bits) on log2 |B_2n|. */
+export function log2BernoulliUpper(n: number): number {
+  const log2 = 1 + lnFactorial(2 * n) / LN2 - 2 * n * Math.log2(2 * Math.PI);
+  // ζ(2n) < 1 + 2^(1−2n) contributes < 0.3 bits; 3 bits cover that and the float error.
+  return Math.max(1, log2 + 3);
+}
+
+/** Σ 1/p over the primes p with (p − 1) | 2n, as a/b in lowest terms (b is their product). */
+export function staudtClausenSum(n: number): { a: bigint; b: bigint } {
+  let a = 0n;
+  let b = 1n;
+  const twoN = 2 * n;
+  for (let d = 1; d * d <= twoN; d++) {
+    if (twoN % d !== 0) continue;
+    for (const divisor of d * d === twoN ? [d] : [d, twoN / d]) {
+      const p = divisor + 1;
+      if (!isSmallPrime(p)) continue;
+      a = a * BigInt(p) + b;
+      b *= BigInt(p);
+    }
+  }
+  return { a, b };
+}
+
+function isSmallPrime(p: number): boolean {
+  if (p < 2) return false;
+  if (p % 2 === 0) return p === 2;
+  for (let q = 3; q * q <= p; q += 2) if (p % q === 0) return false;
+  return true;
+}
+
+/**
+ * T(n) exactly from |B_2n|·2^GUARD known to within a small error (a few units): the nearest integer
+ * to B_2n + Σ 1/p gives B_2n exactly, then T(n) = 2^(2n)(2^(2n) − 1)|B_2n|/(2n). Throws PrecisionError
+ * when the value is not within 1/4 of such an integer, or the division leaves a remainder.
+ */
+export function tangentFromBernoulli(n: number, bernoulliFixed: bigint): bigint {
+  const { a, b } = staudtClausenSum(n);
+  const g = BigInt(GUARD);
+  // B_2n has the sign (−1)^(n+1).
+  const signed = n % 2 === 1 ? bernoulliFixed : -bernoulliFixed;
+  const v = signed + (a << g) / b;
+  const k = (v + (1n << (g - 1n))) >> g;
+  const off = v - (k << g);
+  const quarter = 1n << (g - 2n);
+  if (off > quarter || off < -quarter) throw new PrecisionError(`B(${2 * n}) is not within the error bound of its exact value; refusing to round it`);
+  // |B_2n| = ±(k·b − a)/b
+  const numerator = n % 2 === 1 ? k * b - a : a - k * b;
+  const e = BigInt(2 * n);
+  const scaled = ((numerator << e) - numerator) << e;
+  const divisor = b * e;
+  const t = scaled / divisor;
+  if (t <= 0n || t * divisor !== scaled) throw new PrecisionError(`T(${n}) from B(${2 * n}) is not an integer; refusing it`);
+  return t;
 }
 
 /** An upper bound (within a digit) on the number of decimal digits of T(n). */
@@ -101,8 +164,8 @@ export interface BlockPlan {
 }
 
 export function planBlock(from: number, to: number): BlockPlan {
-  const rel = (n: number) => log2TangentUpper(n) + GUARD;
-  // j^(-2n) matters while j^(2n) <= 2^(bits(T(n)) + GUARD).
+  const rel = (n: number) => log2BernoulliUpper(n) + GUARD;
+  // j^(-2n) matters while j^(2n) <= 2^(bits(B_2n) + GUARD).
   const maxJ = Math.floor(Math.max(2 ** (rel(from) / (2 * from)), 2 ** (rel(to) / (2 * to)))) + 1;
   // Multiplying R_j up by j^(2(to-n)) also multiplies its initial rounding error; extra bits absorb it.
   const log2J = Math.log2(maxJ);
@@ -119,8 +182,10 @@ export function planBlock(from: number, to: number): BlockPlan {
 export class ZetaBlock {
   private readonly W: number;
   private readonly jSquared: bigint[];
-  /** π²/4 without its low `drop` bits, as a factor with cached FFT spectra (see timesCinv). */
+  /** 4π² without its low `drop` bits, as a factor with cached FFT spectra (see timesCinv). */
   private cinvCut: { drop: number; factor: FixedFactor } | undefined;
+  /** The current 2^(s+g)/10^D (see tenScale); derived, so not part of the state. */
+  private ten: { leaves: number; g: number; factor: FixedFactor } | undefined;
 
   private constructor(
     /** The lower end the block's precision was planned for (its `from` may have been raised since: splitAt, narrowTo). */
@@ -131,7 +196,7 @@ export class ZetaBlock {
     /** Fraction bits of the R_j: the plan's precision W at first, lowered as n goes down (see step). */
     private scale: number,
     plan: BlockPlan,
-    /** π²/4 at W bits (kept in the state so a restore needs no π). */
+    /** 4π² at W bits (kept in the state so a restore needs no π). */
     private readonly cinv: bigint,
     private phi: bigint,
     private readonly rs: bigint[],
@@ -150,18 +215,17 @@ export class ZetaBlock {
     const plan = planBlock(from, to);
     const W = plan.precision;
     const bW = BigInt(W);
-    const cinv = piSquaredOver4(pi, W);
+    const cinv = fourPiSquared(pi, W);
 
-    // Φ_n = F_n · 2^s / 10^D with F_n = 2 · (2n-1)! / (π²/4)^n (s, D for T(to)'s digits); powers of
-    // π²/4 ≈ 2.47 grow, so fixed-point truncation keeps their relative precision.
+    // Φ_n = 2·(2n)!/(2π)^(2n) · 2^GUARD; powers of 4π² ≈ 39.5 grow, so fixed-point truncation keeps
+    // their relative precision.
     let cinvPow = 1n << bW;
     let base = cinv;
     for (let e = to; e > 0; e >>= 1) {
       if (e & 1) cinvPow = multiply(cinvPow, base, W);
       if (e > 1) base = multiply(base, base, W);
     }
-    const leaves = leavesAt(to);
-    const phi = (factorial(2 * to - 1) << BigInt(W + scaleBits(leaves) + 1)) / (cinvPow * 10n ** BigInt(leaves * LEAF_DIGITS));
+    const phi = (factorial(2 * to) << BigInt(W + GUARD + 1)) / cinvPow;
 
     // R_j = 2^W / j^(2n) for odd j: the tail of λ(2n) in fixed point, multiplied up by j² per
     // step. Primes by one exact power and division; composites as products of two smaller R's,
@@ -250,23 +314,27 @@ export class ZetaBlock {
     const n = this.n;
     let tail = 0n;
     for (let i = 0; i < this.rs.length; i++) tail += this.rs[i];
-    // Φ_n ≈ T(n)·2^GUARD: an estimate from above is enough to choose how many bits to multiply.
-    const phiBits = Math.ceil(log2TangentUpper(n)) + GUARD + 8;
-    // T(n)·2^s/10^D = Φ·λ = Φ + Φ·tail/2^W, and tail/2^W < 1.5·3^(-2n): the correction only needs
-    // the top (phiBits - 2n·log2 3) bits of each factor.
+    // Φ_n ≈ |B_2n|·2^GUARD: an estimate from above is enough to choose how many bits to multiply.
+    const phiBits = Math.ceil(log2BernoulliUpper(n)) + GUARD + 8;
+    // Φ·λ = Φ + Φ·tail/2^W, and tail/2^W < 1.5·3^(-2n): the correction only needs the top
+    // (phiBits - 2n·log2 3) bits of each factor.
     const tailBits = Math.ceil(this.scale - 2 * n * LOG2_3) + 2;
     const keep = phiBits + tailBits - this.scale + 32;
-    let scaled = this.phi;
+    let bernoulli = this.phi;
     if (keep > 32) {
       const dPhi = Math.max(0, phiBits - keep);
       const dTail = Math.max(0, tailBits - keep);
-      scaled += multiply(this.phi >> BigInt(dPhi), tail >> BigInt(dTail), this.scale - dPhi - dTail);
+      bernoulli += multiply(this.phi >> BigInt(dPhi), tail >> BigInt(dTail), this.scale - dPhi - dTail);
     }
-    // scaled = T(n) · 2^s / 10^D (+ a few ulps); T(n) is an integer, so every leaf of the digit tree
-    // must round cleanly. Anything else means the precision plan is wrong.
+    // ζ = λ/(1 − 2^(-2n)) = λ·(1 + 2^(-2n) + 2^(-4n) + …)
+    const twoN = BigInt(2 * n);
+    for (let t = bernoulli >> twoN; t > 0n; t >>= twoN) bernoulli += t;
+    // T(n) exactly, then T(n)·2^s/10^D for the digit tree (whose leaves check once more that it is an integer).
+    const t = tangentFromBernoulli(n, bernoulli);
     const leaves = leavesAt(n);
+    const ten = this.tenScale(leaves);
     try {
-      this.pending.unshift(digitsOfScaledFraction(scaled, scaleBits(leaves), leaves));
+      this.pending.unshift(digitsOfScaledFraction(ten.factor.times(t, { shift: ten.g }), scaleBits(leaves), leaves));
     } catch (e) {
       if (e instanceof NotAnIntegerError) throw new PrecisionError(`T(${n}) is not within the error bound of an integer; refusing to round it`);
       throw e;
@@ -280,27 +348,44 @@ export class ZetaBlock {
     // at most the term itself (every operation on the R_j rounds down and they stay >= 0), and those terms
     // add up to less than a unit of the result. So the low bits the block's
     // W carried for its bottom are dropped as it gets there, in steps of TRIM_BITS to amortize the pass.
-    const wanted = Math.ceil(log2TangentUpper(n - 1)) + GUARD + TRIM_GUARD;
+    const wanted = Math.ceil(log2BernoulliUpper(n - 1)) + GUARD + TRIM_GUARD;
     if (this.scale - wanted >= TRIM_BITS) {
       const drop = BigInt(this.scale - wanted);
       for (let i = 0; i < this.rs.length; i++) this.rs[i] >>= drop;
       this.scale = wanted;
     }
-    // F_{n-1} = F_n · (π²/4) / ((2n-1)(2n-2))
-    let phi = this.timesCinv(this.phi, phiBits + 16) / BigInt((2 * n - 1) * (2 * n - 2));
-    // T(n-1) may need fewer leaves: rescale to its 2^s'/10^D' (an exact power of ten, then a shift).
-    const nextLeaves = leavesAt(n - 1);
-    if (nextLeaves < leaves) phi = (phi * 10n ** BigInt((leaves - nextLeaves) * LEAF_DIGITS)) >> BigInt(scaleBits(leaves) - scaleBits(nextLeaves));
-    this.phi = phi;
+    // Φ_{n-1} = Φ_n · (2π)² / ((2n)(2n-1))
+    this.phi = this.timesCinv(this.phi, phiBits + 16) / BigInt(2 * n * (2 * n - 1));
   }
 
   /**
-   * (x · π²/4 at W bits) >> W, multiplying only the top `keep` bits of π²/4 or a few more (the dropped
+   * 2^(s+g)/10^D for T(n)'s `leaves` (s = scaleBits(leaves), D = leaves·LEAF_DIGITS, g = D·log2 10 +
+   * TEN_GUARD), within 2 units, as a factor with cached spectra. One division when a block starts or
+   * resumes; as n falls and T(n) loses a leaf, the next one is this one ×10^LEAF_DIGITS, shifted
+   * (which keeps the error below 2 units: the shift is ~1700 bits, 10^LEAF_DIGITS ~850).
+   */
+  private tenScale(leaves: number): { g: number; factor: FixedFactor } {
+    const bitsFor = (l: number) => ({ s: scaleBits(l), g: Math.ceil(l * LEAF_DIGITS * LOG2_10) + TEN_GUARD });
+    if (!this.ten || this.ten.leaves < leaves || this.ten.leaves - leaves > 4) {
+      const { s, g } = bitsFor(leaves);
+      this.ten = { leaves, g, factor: new FixedFactor((1n << BigInt(s + g)) / 10n ** BigInt(leaves * LEAF_DIGITS)) };
+    }
+    while (this.ten.leaves > leaves) {
+      const from = bitsFor(this.ten.leaves);
+      const to = bitsFor(this.ten.leaves - 1);
+      const value: bigint = (this.ten.factor.value * LEAF_POWER_OF_TEN) >> BigInt(from.s + from.g - to.s - to.g);
+      this.ten = { leaves: this.ten.leaves - 1, g: to.g, factor: new FixedFactor(value) };
+    }
+    return this.ten;
+  }
+
+  /**
+   * (x · 4π² at W bits) >> W, multiplying only the top `keep` bits of 4π² or a few more (the dropped
    * bits cannot reach the result's top bits): the cut is rounded down to a multiple of CINV_CUT_STEP
    * so that the truncated factor, and its cached FFT spectrum, serve the next ~100 terms.
    */
   private timesCinv(x: bigint, keep: number): bigint {
-    const bits = this.W + 2;
+    const bits = this.W + CINV_EXTRA_BITS;
     const drop = Math.max(0, Math.floor((bits - keep) / CINV_CUT_STEP) * CINV_CUT_STEP);
     if (this.cinvCut?.drop !== drop) this.cinvCut = { drop, factor: new FixedFactor(this.cinv >> BigInt(drop)) };
     return this.cinvCut.factor.times(x, { shift: this.W - drop });
@@ -342,8 +427,8 @@ export class ZetaBlock {
     if (scale > plan.precision || scale < GUARD) throw new RangeError('block state does not match its plan');
     const reader = { offset: 24 };
     const cinv = readBigint(b, reader);
-    // π²/4 ≈ 2.47 at W bits has exactly W + 2 bits.
-    if (bitLength(cinv) !== plan.precision + 2) throw new RangeError('block state does not match its plan');
+    // 4π² ≈ 39.5 at W bits has exactly W + 6 bits.
+    if (bitLength(cinv) !== plan.precision + CINV_EXTRA_BITS) throw new RangeError('block state does not match its plan');
     const phi = readBigint(b, reader);
     const rCount = readU32(b, reader);
     if (rCount !== oddJsDescending(plan.maxJ).length) throw new RangeError('block state does not match its plan');
@@ -356,10 +441,15 @@ export class ZetaBlock {
   }
 }
 
-// TZB5: the header also holds the R_j's current scale and the planned lower end (a split block's
-// precision was planned for it).
-// Older states (TZB4 without it, TZB3 scaled by 2^GUARD) are refused and their blocks recomputed.
-const BLOCK_MAGIC = 'TZB5';
+// TZB6: Φ is 2·(2n)!/(2π)^(2n)·2^GUARD (the Bernoulli route), the header also holds the R_j's
+// current scale and the planned lower end (a split block's precision was planned for it).
+// Older states (TZB5 on the T(n) route, TZB4 without the scale, TZB3 scaled by 2^GUARD) are refused
+// and their blocks recomputed.
+const BLOCK_MAGIC = 'TZB6';
+/** 4π² at W bits has W + 6 bits. */
+const CINV_EXTRA_BITS = 6;
+const LOG2_10 = Math.log2(10);
+const LEAF_POWER_OF_TEN = 10n ** BigInt(LEAF_DIGITS);
 
 /** A block's setup costs about as much as this many of its terms, plus one per SPLIT_SETUP_TERMS_PER_N of n (measured: 16 at n = 1800, 25 at 3600, 35 at 7200, 56 at 15000). */
 const SPLIT_SETUP_TERMS_BASE = 8;
@@ -368,7 +458,7 @@ const SPLIT_SETUP_TERMS_PER_N = 300;
 const MIN_SPLIT_TERMS = 8;
 /** Bits beyond rel(n) the R_j keep: their truncations (≤ 2^9 per block, ≤ 2^13 terms) then add < 1/4 unit. */
 const TRIM_GUARD = 24;
-/** π²/4 is cut in steps of this many bits as the terms shrink (see timesCinv). */
+/** 4π² is cut in steps of this many bits as the terms shrink (see timesCinv). */
 const CINV_CUT_STEP = 2048;
 /** The R_j are cut down once this many of their fraction bits are no longer needed. */
 const TRIM_BITS = 512;
@@ -414,9 +504,10 @@ function reciprocalBits(W: number, j: number, e: number): number {
   return Math.max(0, Math.floor(W - e * Math.log2(j)) + 1);
 }
 
-function piSquaredOver4(pi: PiCache, W: number): bigint {
+/** (2π)² = 4π² at W fraction bits. */
+function fourPiSquared(pi: PiCache, W: number): bigint {
   const piW = pi.get(W + 8) >> 8n;
-  return (piW * piW) >> BigInt(W + 2);
+  return multiply(piW, piW, W - 2);
 }
 
 function oddJsDescending(maxJ: number): number[] {

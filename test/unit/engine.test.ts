@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { MAX_COUNT, TangentEngine, createBlockComputer, validateCount, type BlockComputer, type Term } from '../../src/engine/engine';
 import { bitLength, isqrt, piFixed } from '../../src/engine/bigmath';
-import { SMALL_LIMIT, ZetaBlock, tangentBlock, tangentSmall } from '../../src/engine/tangent';
+import { PrecisionError, SMALL_LIMIT, ZetaBlock, staudtClausenSum, tangentBlock, tangentFromBernoulli, tangentSmall } from '../../src/engine/tangent';
 import { PiCache } from '../../src/engine/bigmath';
 import { VERIFIER_PRIMES, VerificationError, Verifier, decimalMod } from '../../src/engine/verifier';
 import { footer, header, line } from '../../src/engine/formats';
@@ -37,6 +37,41 @@ describe('engine: exact Tangent numbers', () => {
     const parts = [...tangentBlock(SMALL_LIMIT + 1, 111, pi), ...tangentBlock(112, 112, pi), ...tangentBlock(113, 300, new PiCache())].map(String);
     assert.deepEqual(parts, whole);
     whole.forEach((d, i) => assert.equal(d, REFERENCE[SMALL_LIMIT + i]));
+  });
+
+  it('a block at the top of the range (n = 16991..17000) agrees with T(n) mod p from PARI/GP', () => {
+    const terms = tangentBlock(16991, 17000, new PiCache());
+    terms.forEach((t, i) => {
+      VERIFIER_PRIMES.forEach((p, k) => assert.equal(decimalMod(t, p), REFERENCE_RESIDUES[16990 + i][k], `T(${16991 + i}) mod ${p}`));
+    });
+  });
+
+  it('von Staudt–Clausen: Σ 1/p over (p − 1) | 2n has the denominator of B_2n, and makes B_2n an integer', () => {
+    // B_2 .. B_20 (numerator, denominator).
+    const bernoulli: [bigint, bigint][] = [[1n, 6n], [-1n, 30n], [1n, 42n], [-1n, 30n], [5n, 66n], [-691n, 2730n], [7n, 6n], [-3617n, 510n], [43867n, 798n], [-174611n, 330n]];
+    bernoulli.forEach(([num, den], i) => {
+      const { a, b } = staudtClausenSum(i + 1);
+      assert.equal(b, den, `denominator of B_${2 * (i + 1)}`);
+      assert.equal((num * b + a * den) % (den * b), 0n, `B_${2 * (i + 1)} + Σ 1/p is an integer`);
+    });
+  });
+
+  it('T(n) from |B_2n| in fixed point: exact within the rounding margin, PrecisionError outside it', () => {
+    for (const n of [65, 100, 257, 500]) {
+      const t = BigInt(REFERENCE[n - 1]);
+      // |B_2n| = 2n·T(n)/(2^(2n)(2^(2n) − 1)), in fixed point with 64 fraction bits (floor).
+      const e = BigInt(2 * n);
+      const fixed = ((e * t) << 64n) / ((1n << e) * ((1n << e) - 1n));
+      for (const error of [0n, 1n, -1n, 1n << 40n, -(1n << 40n), (1n << 61n) + 5n]) assert.equal(tangentFromBernoulli(n, fixed + error), t, `n = ${n}, error ${error}`);
+      assert.throws(() => tangentFromBernoulli(n, fixed + (1n << 63n)), PrecisionError);
+      assert.throws(() => tangentFromBernoulli(n, fixed - (1n << 63n) + 7n), PrecisionError);
+    }
+    // A value that rounds cleanly, but to the wrong integer: |B_22| + 1 would make T(11) grow by
+    // 2^22(2^22 − 1)/22, which is not an integer (11 does not divide 2^22 − 1), and the division says so.
+    const e = 22n;
+    const fixed = ((e * BigInt(REFERENCE[10])) << 64n) / ((1n << e) * ((1n << e) - 1n));
+    assert.equal(tangentFromBernoulli(11, fixed), BigInt(REFERENCE[10]));
+    assert.throws(() => tangentFromBernoulli(11, fixed + (1n << 64n)), PrecisionError);
   });
 
   it('the small-n recurrence matches the reference', () => {

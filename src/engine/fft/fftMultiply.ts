@@ -128,9 +128,14 @@ class Kernel {
     };
     layout.hexOut = take(layout.hexOutBytes);
     layout.hexPairs = take(512);
-    // Every size up to the capacity fits: 2m doubles for each power of two m ≤ C (< 4C in all) and
-    // 2m + 4m/3 for each m = 3·2^k ≤ C (< 5C in all).
-    layout.sizeTablesTop = take(9 * doubles);
+    // Room for the tables of every size up to the capacity: 2m doubles for each m = 2^k, 2m + 4m/3 for each m = 3·2^k.
+    let tableDoubles = 0;
+    for (let power = 4; power <= 2 * capacity; power <<= 1) {
+      if (power <= capacity) tableDoubles += 2 * power;
+      const three = (power / 4) * 3;
+      if (three >= 12 && three <= capacity) tableDoubles += (10 / 3) * three;
+    }
+    layout.sizeTablesTop = take(tableDoubles * 8 + 4096 * 8);
     layout.sizeTablesEnd = top;
     // The module's own data stays below `base`; earlier layouts are simply abandoned (memory cannot shrink).
     this.k.memory.grow(Math.ceil((top - base) / 65536));
