@@ -451,9 +451,9 @@ const CINV_EXTRA_BITS = 6;
 const LOG2_10 = Math.log2(10);
 const LEAF_POWER_OF_TEN = 10n ** BigInt(LEAF_DIGITS);
 
-/** A block's setup costs about as much as this many of its terms, plus one per SPLIT_SETUP_TERMS_PER_N of n (measured: 16 at n = 1800, 25 at 3600, 35 at 7200, 56 at 15000). */
-const SPLIT_SETUP_TERMS_BASE = 8;
-const SPLIT_SETUP_TERMS_PER_N = 300;
+/** A block's setup costs about as much as this many of its terms, plus one per SPLIT_SETUP_TERMS_PER_N of n (measured: 9 at n = 1800, 14 at 3600, 27 at 7200, 38 at 15000). */
+const SPLIT_SETUP_TERMS_BASE = 5;
+const SPLIT_SETUP_TERMS_PER_N = 400;
 /** A split that gives the new block fewer terms than this is not worth a thread's time and a setup. */
 const MIN_SPLIT_TERMS = 8;
 /** Bits beyond rel(n) the R_j keep: their truncations (≤ 2^9 per block, ≤ 2^13 terms) then add < 1/4 unit. */

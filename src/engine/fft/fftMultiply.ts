@@ -1,6 +1,6 @@
 // Exact multiplication of large non-negative BigInts by a floating-point FFT in WebAssembly
 // (./kernel.as.ts). V8 multiplies 50–200 kbit numbers with Toom-Cook or its own FFT, 3–4× slower
-// than GMP; this is 1.5–2.2× faster than V8 there, and a factor whose spectrum is cached (π²/4, the
+// than GMP; this is 1.5–2.2× faster than V8 there, and a factor whose spectrum is cached (4π², 2^(s+g)/10^D, the
 // digit tree's powers of five) saves a third more. Transform sizes are 2^k or 3·2^k points, so a
 // product never pays for more than 4/3 of the points it needs.
 //
