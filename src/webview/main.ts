@@ -612,7 +612,32 @@ function requestPage(p: number): boolean {
   }
   inflight.set(p, now);
   post({ type: 'getRows', from, to: pageTo });
+  watchForLostRequests();
   return true;
+}
+
+/**
+ * A request can go unanswered (the host refuses reads while too many are queued, say, after a flood
+ * from a misbehaving view): once one is older than REQUEST_TIMEOUT_MS, render again, which asks for
+ * the rows still missing, so a visible row never stays a placeholder for good.
+ */
+let lostRequestTimer: ReturnType<typeof setTimeout> | undefined;
+function watchForLostRequests(): void {
+  if (lostRequestTimer !== undefined) return;
+  lostRequestTimer = setTimeout(() => {
+    lostRequestTimer = undefined;
+    if (inflight.size === 0) return;
+    const now = Date.now();
+    let lost = false;
+    for (const [q, t] of inflight) {
+      if (now - t >= REQUEST_TIMEOUT_MS) {
+        inflight.delete(q);
+        lost = true;
+      }
+    }
+    if (lost) scheduleRender();
+    if (inflight.size > 0) watchForLostRequests();
+  }, REQUEST_TIMEOUT_MS + 100);
 }
 
 function isSummary(v: unknown): v is TermSummary {
@@ -1149,4 +1174,5 @@ post({ type: 'ready' });
     inflight.set(p, Date.now());
     post({ type: 'getRows', from: p * PAGE + 1, to: p * PAGE + PAGE });
   }
+  watchForLostRequests();
 }
