@@ -21,7 +21,7 @@
 
 import { PiCache, bitLength, factorial } from './bigmath';
 import { LEAF_DIGITS, NotAnIntegerError, digitsOfScaledFraction, treeBits } from './decimal';
-import { FixedFactor, multiply } from './fft/fftMultiply';
+import { FixedFactor, multiply, multiplyTwice } from './fft/fftMultiply';
 
 export const SMALL_LIMIT = 64;
 
@@ -182,8 +182,8 @@ export function planBlock(from: number, to: number): BlockPlan {
 export class ZetaBlock {
   private readonly W: number;
   private readonly jSquared: bigint[];
-  /** 4π² without its low `drop` bits, as a factor with cached FFT spectra (see timesCinv). */
-  private cinvCut: { drop: number; factor: FixedFactor } | undefined;
+  /** 4π² without its low `drop` bits, as a factor with cached FFT spectra (see cinvCut). */
+  private cut: { drop: number; factor: FixedFactor } | undefined;
   /** The current 2^(s+g)/10^D (see tenScale); derived, so not part of the state. */
   private ten: { leaves: number; g: number; factor: FixedFactor } | undefined;
 
@@ -321,10 +321,19 @@ export class ZetaBlock {
     const tailBits = Math.ceil(this.scale - 2 * n * LOG2_3) + 2;
     const keep = phiBits + tailBits - this.scale + 32;
     let bernoulli = this.phi;
+    // Φ_{n-1} = Φ_n · (2π)² / ((2n)(2n-1)), below; Φ_n·4π² shares Φ_n's transform with the correction.
+    let phiTimesCinv: bigint | undefined;
     if (keep > 32) {
-      const dPhi = Math.max(0, phiBits - keep);
       const dTail = Math.max(0, tailBits - keep);
-      bernoulli += multiply(this.phi >> BigInt(dPhi), tail >> BigInt(dTail), this.scale - dPhi - dTail);
+      if (n > this.lowest) {
+        const cut = this.cinvCut(phiBits + 16);
+        const [correction, product] = multiplyTwice(this.phi, tail >> BigInt(dTail), this.scale - dTail, cut.factor, this.W - cut.drop);
+        bernoulli += correction;
+        phiTimesCinv = product;
+      } else {
+        const dPhi = Math.max(0, phiBits - keep);
+        bernoulli += multiply(this.phi >> BigInt(dPhi), tail >> BigInt(dTail), this.scale - dPhi - dTail);
+      }
     }
     // ζ = λ/(1 − 2^(-2n)) = λ·(1 + 2^(-2n) + 2^(-4n) + …)
     const twoN = BigInt(2 * n);
@@ -355,7 +364,11 @@ export class ZetaBlock {
       this.scale = wanted;
     }
     // Φ_{n-1} = Φ_n · (2π)² / ((2n)(2n-1))
-    this.phi = this.timesCinv(this.phi, phiBits + 16) / BigInt(2 * n * (2 * n - 1));
+    if (phiTimesCinv === undefined) {
+      const cut = this.cinvCut(phiBits + 16);
+      phiTimesCinv = cut.factor.times(this.phi, { shift: this.W - cut.drop });
+    }
+    this.phi = phiTimesCinv / BigInt(2 * n * (2 * n - 1));
   }
 
   /**
@@ -380,15 +393,16 @@ export class ZetaBlock {
   }
 
   /**
-   * (x · 4π² at W bits) >> W, multiplying only the top `keep` bits of 4π² or a few more (the dropped
-   * bits cannot reach the result's top bits): the cut is rounded down to a multiple of CINV_CUT_STEP
-   * so that the truncated factor, and its cached FFT spectrum, serve the next ~100 terms.
+   * 4π² at W bits without its low `drop` bits, where only the top `keep` bits or a few more matter
+   * (the dropped bits cannot reach the result's top bits): the cut is rounded down to a multiple of
+   * CINV_CUT_STEP so that the truncated factor, and its cached FFT spectra, serve the next ~100 terms.
+   * Φ·4π² is then (Φ · factor) >> (W − drop).
    */
-  private timesCinv(x: bigint, keep: number): bigint {
+  private cinvCut(keep: number): { drop: number; factor: FixedFactor } {
     const bits = this.W + CINV_EXTRA_BITS;
     const drop = Math.max(0, Math.floor((bits - keep) / CINV_CUT_STEP) * CINV_CUT_STEP);
-    if (this.cinvCut?.drop !== drop) this.cinvCut = { drop, factor: new FixedFactor(this.cinv >> BigInt(drop)) };
-    return this.cinvCut.factor.times(x, { shift: this.W - drop });
+    if (this.cut?.drop !== drop) this.cut = { drop, factor: new FixedFactor(this.cinv >> BigInt(drop)) };
+    return this.cut;
   }
 
   /** T(from..to) in increasing order as decimal strings, once finished. */
@@ -458,7 +472,7 @@ const SPLIT_SETUP_TERMS_PER_N = 400;
 const MIN_SPLIT_TERMS = 8;
 /** Bits beyond rel(n) the R_j keep: their truncations (≤ 2^9 per block, ≤ 2^13 terms) then add < 1/4 unit. */
 const TRIM_GUARD = 24;
-/** 4π² is cut in steps of this many bits as the terms shrink (see timesCinv). */
+/** 4π² is cut in steps of this many bits as the terms shrink (see cinvCut). */
 const CINV_CUT_STEP = 2048;
 /** The R_j are cut down once this many of their fraction bits are no longer needed. */
 const TRIM_BITS = 512;

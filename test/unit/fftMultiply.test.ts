@@ -3,7 +3,7 @@
 // patterns that maximize the FFT's rounding error, carries across every limb, and the cached spectra
 // of a FixedFactor reused across sizes.
 import * as assert from 'node:assert/strict';
-import { FFT_MIN_PRODUCT_BITS, FixedFactor, fftStats, multiply } from '../../src/engine/fft/fftMultiply';
+import { FFT_MIN_PRODUCT_BITS, FixedFactor, fftStats, multiply, multiplyTwice } from '../../src/engine/fft/fftMultiply';
 import { mulberry32 } from './testUtil';
 
 function randomBits(random: () => number, bits: number): bigint {
@@ -96,6 +96,24 @@ describe('FFT multiplication (WebAssembly)', () => {
       assert.equal(factor.times(a, { aBits: bits }), a * c, `${bits} bits with a size hint`);
     }
     assert.throws(() => new FixedFactor(-1n), RangeError);
+  });
+
+  it('multiplies one number by two others with one transform of it, as two products would', () => {
+    const before = fftStats.products;
+    for (const [xBits, aBits, cBits] of [
+      [70_000, 61_000, 72_000], [200_000, 170_000, 202_000], [30_000, 3_000, 30_000], [5_000, 5_000, 5_000], [90_000, 20_000, 300_000], [400_000, 350_000, 402_000],
+    ]) {
+      const x = randomBits(random, xBits);
+      const a = randomBits(random, aBits);
+      const c = randomBits(random, cBits);
+      const factor = new FixedFactor(c);
+      for (const [shiftA, shiftB] of [[0, 0], [xBits, cBits], [61_001, 77_777]]) {
+        const [byA, byC] = multiplyTwice(x, a, shiftA, factor, shiftB);
+        assert.equal(byA, (x * a) >> BigInt(shiftA), `${xBits} × ${aBits} bits >> ${shiftA}`);
+        assert.equal(byC, (x * c) >> BigInt(shiftB), `${xBits} × ${cBits} bits >> ${shiftB}`);
+      }
+    }
+    assert.ok(fftStats.products - before >= 20, 'the large ones take the FFT route');
   });
 
   it('returns exactly the requested bits of a product (shift, and a window of `width` bits)', () => {

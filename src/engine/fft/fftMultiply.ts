@@ -226,19 +226,19 @@ class Kernel {
     }
   }
 
-  /** A copy of the y slot's spectrum, to be put back by `loadY`. */
-  saveY(m: number): Float64Array {
+  /** A copy of a slot's spectrum, to be put back by `load`. */
+  save(m: number, slot: 'x' | 'y'): Float64Array {
     const layout = this.memoryFor(m);
     const copy = new Float64Array(2 * m);
-    copy.set(new Float64Array(this.k.memory.buffer, layout.yr, m), 0);
-    copy.set(new Float64Array(this.k.memory.buffer, layout.yi, m), m);
+    copy.set(new Float64Array(this.k.memory.buffer, slot === 'x' ? layout.xr : layout.yr, m), 0);
+    copy.set(new Float64Array(this.k.memory.buffer, slot === 'x' ? layout.xi : layout.yi, m), m);
     return copy;
   }
 
-  loadY(m: number, saved: Float64Array): void {
+  load(m: number, slot: 'x' | 'y', saved: Float64Array): void {
     const layout = this.memoryFor(m);
-    new Float64Array(this.k.memory.buffer, layout.yr, m).set(saved.subarray(0, m));
-    new Float64Array(this.k.memory.buffer, layout.yi, m).set(saved.subarray(m));
+    new Float64Array(this.k.memory.buffer, slot === 'x' ? layout.xr : layout.yr, m).set(saved.subarray(0, m));
+    new Float64Array(this.k.memory.buffer, slot === 'x' ? layout.xi : layout.yi, m).set(saved.subarray(m));
   }
 
   /**
@@ -294,12 +294,13 @@ interface Plan {
  * more than 4/3 of what is needed), 16-bit limbs where the rounding bound allows them, else 12-bit
  * ones; null when neither fits (larger than ~1.5 Mbit).
  */
-function planProduct(aHex: number, bHex: number): Plan | null {
+function planProduct(aHex: number, bHex: number, minPoints = 0, onlyLimbBits?: 16 | 12): Plan | null {
   for (const limbBits of [16, 12] as const) {
+    if (onlyLimbBits !== undefined && limbBits !== onlyLimbBits) continue;
     const hexPerLimb = limbBits / 4;
     const la = Math.ceil(aHex / hexPerLimb) + 1;
     const lb = Math.ceil(bHex / hexPerLimb) + 1;
-    const need = Math.ceil((la + lb) / 2);
+    const need = Math.max(minPoints, Math.ceil((la + lb) / 2));
     let m = 4;
     while (m < need) m <<= 1;
     const three = (m / 4) * 3;
@@ -379,15 +380,54 @@ export class FixedFactor {
     const plan = planProduct(ha.length, this.hex.length);
     if (!plan) return bitWindow(a * this.value, shift, width);
     const k = theKernel();
-    const key = plan.m * 32 + plan.limbBits;
-    const saved = this.spectra.get(key);
-    if (saved) {
-      k.loadY(plan.m, saved);
-    } else {
-      k.spectrum(this.hex, plan, 'y');
-      this.spectra.set(key, k.saveY(plan.m));
-    }
+    this.loadSpectrum(k, plan);
     k.spectrum(ha, plan, 'x');
     return checked(k.finish(plan, shift, width), a, this.value, shift, width);
   }
+
+  /** Puts this factor's spectrum for `plan` into the kernel's y slot (computing and caching it the first time). */
+  loadSpectrum(k: Kernel, plan: Plan): void {
+    const key = plan.m * 32 + plan.limbBits;
+    const saved = this.spectra.get(key);
+    if (saved) {
+      k.load(plan.m, 'y', saved);
+    } else {
+      k.spectrum(this.hex, plan, 'y');
+      this.spectra.set(key, k.save(plan.m, 'y'));
+    }
+  }
+
+  get hexDigits(): number {
+    return this.hex.length;
+  }
 }
+
+/**
+ * [(x · a) >> shiftA, (x · factor) >> shiftB] for non-negative x and a, with x transformed once for
+ * both products when one transform size suits them (x is the larger factor of both; the engine's Φ,
+ * multiplied by λ's tail and by 4π² at every step); otherwise as two products.
+ */
+export function multiplyTwice(x: bigint, a: bigint, shiftA: number, factor: FixedFactor, shiftB: number): [bigint, bigint] {
+  const separately = (): [bigint, bigint] => [multiply(x, a, shiftA), factor.times(x, { shift: shiftB })];
+  if (x < PRODUCT_HALF_FLOOR || a < FACTOR_FLOOR || factor.hexDigits * 4 < MIN_FACTOR_BITS) return separately();
+  const hx = x.toString(16);
+  const ha = a.toString(16);
+  if ((hx.length + ha.length) * 4 < FFT_MIN_PRODUCT_BITS || (hx.length + factor.hexDigits) * 4 < FIXED_MIN_PRODUCT_BITS) return separately();
+  const first = planProduct(hx.length, factor.hexDigits);
+  const second = first && planProduct(hx.length, ha.length, first.m, first.limbBits);
+  if (!first || !second) return separately();
+  // Both on the larger of the two sizes (the bound was checked at that size for both).
+  const m = Math.max(first.m, second.m);
+  const planB = m === first.m ? first : planProduct(hx.length, factor.hexDigits, m, first.limbBits);
+  if (!planB || planB.m !== m || second.m !== m) return separately();
+  const k = theKernel();
+  k.spectrum(hx, planB, 'x');
+  const xSpectrum = k.save(m, 'x');
+  factor.loadSpectrum(k, planB);
+  const byFactor = checked(k.finish(planB, shiftB), x, factor.value, shiftB);
+  k.load(m, 'x', xSpectrum);
+  k.spectrum(ha, second, 'y');
+  const byA = checked(k.finish(second, shiftA), x, a, shiftA);
+  return [byA, byFactor];
+}
+
