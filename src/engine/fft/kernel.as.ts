@@ -164,6 +164,28 @@ export function radix3Dit(re: usize, im: usize, m: i32, w1r: usize, w1i: usize, 
   }
 }
 
+// One pair of realPost: Z_k at byte offset po, Z_{M-k} at qo, become X_k and X_{M-k}; w = e^{-2πik/N}.
+@inline function postPair(re: usize, im: usize, po: usize, qo: usize, wr: f64, wi: f64): void {
+  const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
+  // E = (Z_k + conj Z_{M-k})/2, O = (Z_k - conj Z_{M-k})/(2i); X_k = E + w·O, X_{M-k} = conj(E - w·O)
+  const er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
+  const or = 0.5 * (ai + bi), oi = -0.5 * (ar - br);
+  const tr = wr * or - wi * oi, ti = wr * oi + wi * or;
+  store<f64>(re + po, er + tr); store<f64>(im + po, ei + ti);
+  store<f64>(re + qo, er - tr); store<f64>(im + qo, ti - ei);
+}
+
+// One pair of realPre (the inverse of postPair, scaled by 2h); w = e^{-2πik/N} as in postPair.
+@inline function prePair(re: usize, im: usize, po: usize, qo: usize, wr: f64, wi: f64, h: f64): void {
+  const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
+  // E = (X_k + conj X_{M-k})/2, O = (X_k - conj X_{M-k})·conj(w)/2; Z_k = E + iO, Z_{M-k} = conj E + i·conj O
+  const er = h * (ar + br), ei = h * (ai - bi);
+  const dr = h * (ar - br), di = h * (ai + bi);
+  const or = dr * wr + di * wi, oi = di * wr - dr * wi;
+  store<f64>(re + po, er - oi); store<f64>(im + po, ei + or);
+  store<f64>(re + qo, er + oi); store<f64>(im + qo, or - ei);
+}
+
 // After dif of z (z_k = x_2k + i x_2k+1), turn Z (bit-reversed) into the half spectrum X_0..X_M,
 // stored at the same positions; X_M's real part rides in slot 0's imaginary part. In bit-reversed
 // order the partner M-k of the frequency at position p (in octave [b, 2b)) sits at 3b-1-p.
@@ -173,14 +195,8 @@ export function realPost(re: usize, im: usize, m: i32, gr: usize, gi: usize): vo
   store<f64>(re, z0r + z0i); store<f64>(im, z0r - z0i);
   for (let b = 1; b < m; b <<= 1) {
     for (let p = b, q = 2 * b - 1; p <= q; p++, q--) {
-      const po = <usize>p << 3, qo = <usize>q << 3;
-      const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
-      const er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
-      const or = 0.5 * (ai + bi), oi = -0.5 * (ar - br);
-      const wr = load<f64>(gr + po), wi = load<f64>(gi + po);
-      const tr = wr * or - wi * oi, ti = wr * oi + wi * or;
-      store<f64>(re + po, er + tr); store<f64>(im + po, ei + ti);
-      store<f64>(re + qo, er - tr); store<f64>(im + qo, ti - ei);
+      const po = <usize>p << 3;
+      postPair(re, im, po, <usize>q << 3, load<f64>(gr + po), load<f64>(gi + po));
     }
   }
 }
@@ -192,14 +208,8 @@ export function realPre(re: usize, im: usize, m: i32, gr: usize, gi: usize, tota
   store<f64>(re, h * (c0 + cm)); store<f64>(im, h * (c0 - cm));
   for (let b = 1; b < m; b <<= 1) {
     for (let p = b, q = 2 * b - 1; p <= q; p++, q--) {
-      const po = <usize>p << 3, qo = <usize>q << 3;
-      const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
-      const er = h * (ar + br), ei = h * (ai - bi);
-      const dr = h * (ar - br), di = h * (ai + bi);
-      const wr = load<f64>(gr + po), wi = -load<f64>(gi + po);
-      const or = dr * wr - di * wi, oi = dr * wi + di * wr;
-      store<f64>(re + po, er - oi); store<f64>(im + po, ei + or);
-      store<f64>(re + qo, er + oi); store<f64>(im + qo, or - ei);
+      const po = <usize>p << 3;
+      prePair(re, im, po, <usize>q << 3, load<f64>(gr + po), load<f64>(gi + po), h);
     }
   }
 }
@@ -208,32 +218,14 @@ export function realPre(re: usize, im: usize, m: i32, gr: usize, gi: usize, tota
 // frequency at position q of third 1 sits at position t−1−q of third 2. gr/gi: third 1's twiddles.
 export function realPostCross(re: usize, im: usize, t: i32, gr: usize, gi: usize): void {
   const tb = <usize>t << 3;
-  for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 8, q -= 8) {
-    const po = tb + p, qo = 2 * tb + q;
-    const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
-    const er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
-    const or = 0.5 * (ai + bi), oi = -0.5 * (ar - br);
-    const wr = load<f64>(gr + p), wi = load<f64>(gi + p);
-    const tr = wr * or - wi * oi, ti = wr * oi + wi * or;
-    store<f64>(re + po, er + tr); store<f64>(im + po, ei + ti);
-    store<f64>(re + qo, er - tr); store<f64>(im + qo, ti - ei);
-  }
+  for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 8, q -= 8) postPair(re, im, tb + p, 2 * tb + q, load<f64>(gr + p), load<f64>(gi + p));
 }
 
 // realPre's counterpart of realPostCross (scale 1/M with M = 3t).
 export function realPreCross(re: usize, im: usize, t: i32, gr: usize, gi: usize): void {
   const tb = <usize>t << 3;
   const h = 0.5 / <f64>(3 * t);
-  for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 8, q -= 8) {
-    const po = tb + p, qo = 2 * tb + q;
-    const ar = load<f64>(re + po), ai = load<f64>(im + po), br = load<f64>(re + qo), bi = load<f64>(im + qo);
-    const er = h * (ar + br), ei = h * (ai - bi);
-    const dr = h * (ar - br), di = h * (ai + bi);
-    const wr = load<f64>(gr + p), wi = -load<f64>(gi + p);
-    const or = dr * wr - di * wi, oi = dr * wi + di * wr;
-    store<f64>(re + po, er - oi); store<f64>(im + po, ei + or);
-    store<f64>(re + qo, er + oi); store<f64>(im + qo, or - ei);
-  }
+  for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 8, q -= 8) prePair(re, im, tb + p, 2 * tb + q, load<f64>(gr + p), load<f64>(gi + p), h);
 }
 
 // x *= y pointwise on half spectra (slot 0 holds two reals).
@@ -254,6 +246,13 @@ export function pointwise(xr: usize, xi: usize, yr: usize, yi: usize, m: i32): v
 @inline function putLimb(re: usize, im: usize, k: i32, v: f64): void {
   store<f64>(((k & 1) ? im : re) + (<usize>(k >> 1) << 3), v);
 }
+// Zeroes the limbs from `limbs` up to the end of the m slots.
+@inline function zeroFrom(re: usize, im: usize, limbs: i32, m: i32): void {
+  if (limbs & 1) putLimb(re, im, limbs, 0.0);
+  const used = <usize>((limbs + 1) >> 1);
+  memory.fill(re + (used << 3), 0, (<usize>m - used) << 3);
+  memory.fill(im + (used << 3), 0, (<usize>m - used) << 3);
+}
 export function loadHex(src: usize, len: i32, re: usize, im: usize, m: i32): i32 {
   let carry = 0, limbs = 0, end = len;
   while (end >= 4) {
@@ -272,9 +271,7 @@ export function loadHex(src: usize, len: i32, re: usize, im: usize, m: i32): i32
     putLimb(re, im, limbs++, <f64>v);
   }
   if (carry) putLimb(re, im, limbs++, <f64>carry);
-  if (limbs & 1) putLimb(re, im, limbs, 0.0);
-  memory.fill(re + (<usize>((limbs + 1) >> 1) << 3), 0, <usize>(m - ((limbs + 1) >> 1)) << 3);
-  memory.fill(im + (<usize>((limbs + 1) >> 1) << 3), 0, <usize>(m - ((limbs + 1) >> 1)) << 3);
+  zeroFrom(re, im, limbs, m);
   return limbs;
 }
 
@@ -292,10 +289,17 @@ export function loadHex12(src: usize, len: i32, re: usize, im: usize, m: i32): i
     end = start;
   }
   if (carry) putLimb(re, im, limbs++, <f64>carry);
-  if (limbs & 1) putLimb(re, im, limbs, 0.0);
-  memory.fill(re + (<usize>((limbs + 1) >> 1) << 3), 0, <usize>(m - ((limbs + 1) >> 1)) << 3);
-  memory.fill(im + (<usize>((limbs + 1) >> 1) << 3), 0, <usize>(m - ((limbs + 1) >> 1)) << 3);
+  zeroFrom(re, im, limbs, m);
   return limbs;
+}
+
+// The hex written at dst + pos .. dst + cap, without leading zeros (one "0" if empty), gets a "0x"
+// prefix; returns its length.
+@inline function hexPrefix(dst: usize, cap: i32, pos: i32): i32 {
+  if (pos == cap) { pos--; store<u8>(dst + <usize>pos, 48); }
+  while (pos < cap - 1 && load<u8>(dst + <usize>pos) == 48) pos++;
+  pos -= 2; store<u16>(dst + <usize>pos, 0x7830); // "0x"
+  return cap - pos;
 }
 
 let maxErr: f64 = 0;
@@ -321,10 +325,7 @@ export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32,
   }
   if (hi >= count) while (carry > 0) { const b = <u32>(carry & 255); carry >>= 8; pos -= 2; store<u16>(dst + <usize>pos, load<u16>(hexPairs + (<usize>b << 1))); }
   maxErr = err;
-  if (pos == cap) { pos--; store<u8>(dst + <usize>pos, 48); }
-  while (pos < cap - 1 && load<u8>(dst + <usize>pos) == 48) pos++;
-  pos -= 2; store<u16>(dst + <usize>pos, 0x7830); // "0x"
-  return cap - pos;
+  return hexPrefix(dst, cap, pos);
 }
 
 // storeHex with 12-bit limbs (three hex digits each); lo/hi count 12-bit limbs.
@@ -346,8 +347,5 @@ export function storeHex12(re: usize, im: usize, count: i32, dst: usize, cap: i3
   }
   if (hi >= count) while (carry > 0) { const b = <u32>(carry & 255); carry >>= 8; pos -= 2; store<u16>(dst + <usize>pos, load<u16>(hexPairs + (<usize>b << 1))); }
   maxErr = err;
-  if (pos == cap) { pos--; store<u8>(dst + <usize>pos, 48); }
-  while (pos < cap - 1 && load<u8>(dst + <usize>pos) == 48) pos++;
-  pos -= 2; store<u16>(dst + <usize>pos, 0x7830); // "0x"
-  return cap - pos;
+  return hexPrefix(dst, cap, pos);
 }
