@@ -44,8 +44,7 @@ interface KernelExports {
   pointwise(xr: number, xi: number, yr: number, yi: number, m: number): void;
   loadHex(src: number, len: number, re: number, im: number, m: number): number;
   loadHex12(src: number, len: number, re: number, im: number, m: number): number;
-  storeHex(re: number, im: number, count: number, dst: number, cap: number, hexPairs: number, lo: number, hi: number): number;
-  storeHex12(re: number, im: number, count: number, dst: number, cap: number, hexPairs: number, lo: number, hi: number): number;
+  storeHex(re: number, im: number, count: number, dst: number, cap: number, hexPairs: number, lo: number, hi: number, bits: number): number;
   lastMaxErr(): number;
 }
 
@@ -265,8 +264,7 @@ class Kernel {
     }
     const lo = Math.floor(shift / limbBits);
     const hi = width === undefined ? limbs : Math.ceil((shift + width) / limbBits);
-    const store = limbBits === 16 ? this.k.storeHex : this.k.storeHex12;
-    const chars = store(re, im, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi);
+    const chars = this.k.storeHex(re, im, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi, limbBits);
     if (!(this.k.lastMaxErr() <= MAX_ROUNDING_ERROR)) return null;
     const window = BigInt(this.decoder.decode(new Uint8Array(this.k.memory.buffer, layout.hexOut + layout.hexOutBytes - chars, chars))) >> BigInt(shift - lo * limbBits);
     return width === undefined ? window : BigInt.asUintN(width, window);

@@ -305,40 +305,26 @@ export function loadHex12(src: usize, len: i32, re: usize, im: usize, m: i32): i
 let maxErr: f64 = 0;
 export function lastMaxErr(): f64 { return maxErr; }
 // hexPairs: 256 u16 entries, two lowercase hex chars per byte value (low address = high nibble).
-// Rounds c_0..c_{count-1} and carries in base 2^16, writing limbs lo..hi-1 of the product as '0x' + hex
-// (most significant first) ending at dst + cap; the limbs above hi are not computed at all (with
-// hi >= count, everything up to the final carry is written). Returns the number of chars written,
-// prefix included, without leading zeros. lastMaxErr(): the largest distance from an integer seen.
-export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32, hexPairs: usize, lo: i32, hi: i32): i32 {
+// Rounds c_0..c_{count-1} and carries in base 2^bits (bits = 16, or 12: three hex digits a limb),
+// writing limbs lo..hi-1 of the product as '0x' + hex (most significant first) ending at dst + cap;
+// the limbs above hi are not computed at all (with hi >= count, everything up to the final carry is
+// written). Returns the number of chars written, prefix included, without leading zeros.
+// lastMaxErr(): the largest distance from an integer seen.
+export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32, hexPairs: usize, lo: i32, hi: i32, bits: i32): i32 {
   let carry: i64 = 0; let pos = cap; let err: f64 = 0;
   const end = min(count, hi);
+  const mask = (<i64>1 << <i64>bits) - 1;
   for (let k = 0; k < end; k++) {
     const c = load<f64>(((k & 1) ? im : re) + (<usize>(k >> 1) << 3));
     const r = nearest(c);
     err = max(err, abs(c - r));
     carry += <i64>r;
-    const limb = <u32>(carry & 0xffff); carry >>= 16;
-    if (k >= lo) {
+    const limb = <u32>(carry & mask); carry >>= <i64>bits;
+    if (k < lo) continue;
+    if (bits == 16) {
       pos -= 4;
       store<u32>(dst + <usize>pos, <u32>load<u16>(hexPairs + (<usize>(limb >> 8) << 1)) | (<u32>load<u16>(hexPairs + (<usize>(limb & 255) << 1)) << 16));
-    }
-  }
-  if (hi >= count) while (carry > 0) { const b = <u32>(carry & 255); carry >>= 8; pos -= 2; store<u16>(dst + <usize>pos, load<u16>(hexPairs + (<usize>b << 1))); }
-  maxErr = err;
-  return hexPrefix(dst, cap, pos);
-}
-
-// storeHex with 12-bit limbs (three hex digits each); lo/hi count 12-bit limbs.
-export function storeHex12(re: usize, im: usize, count: i32, dst: usize, cap: i32, hexPairs: usize, lo: i32, hi: i32): i32 {
-  let carry: i64 = 0; let pos = cap; let err: f64 = 0;
-  const end = min(count, hi);
-  for (let k = 0; k < end; k++) {
-    const c = load<f64>(((k & 1) ? im : re) + (<usize>(k >> 1) << 3));
-    const r = nearest(c);
-    err = max(err, abs(c - r));
-    carry += <i64>r;
-    const limb = <u32>(carry & 0xfff); carry >>= 12;
-    if (k >= lo) {
+    } else {
       pos -= 3;
       // The pair for the limb's low byte, then its top nibble (the second char of that nibble's pair).
       store<u16>(dst + <usize>pos + 1, load<u16>(hexPairs + (<usize>(limb & 255) << 1)));
