@@ -331,8 +331,7 @@ export class ZetaBlock {
         bernoulli += correction;
         phiTimesCinv = product;
       } else {
-        const dPhi = Math.max(0, phiBits - keep);
-        bernoulli += multiply(this.phi >> BigInt(dPhi), tail >> BigInt(dTail), this.scale - dPhi - dTail);
+        bernoulli += multiply(this.phi, tail >> BigInt(dTail), this.scale - dTail);
       }
     }
     // ζ = λ/(1 − 2^(-2n)) = λ·(1 + 2^(-2n) + 2^(-4n) + …)

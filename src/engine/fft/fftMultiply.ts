@@ -411,13 +411,13 @@ export function multiplyTwice(x: bigint, a: bigint, shiftA: number, factor: Fixe
   const hx = x.toString(16);
   const ha = a.toString(16);
   if ((hx.length + ha.length) * 4 < FFT_MIN_PRODUCT_BITS || (hx.length + factor.hexDigits) * 4 < FIXED_MIN_PRODUCT_BITS) return separately();
+  // x·a is planned at no fewer points than x·factor needs, and x·factor then again at that size, so
+  // both share one transform of x (each plan checks the rounding bound at the size it gets).
   const first = planProduct(hx.length, factor.hexDigits);
   const second = first && planProduct(hx.length, ha.length, first.m, first.limbBits);
-  if (!first || !second) return separately();
-  // Both on the larger of the two sizes (the bound was checked at that size for both).
-  const m = Math.max(first.m, second.m);
-  const planB = m === first.m ? first : planProduct(hx.length, factor.hexDigits, m, first.limbBits);
-  if (!planB || planB.m !== m || second.m !== m) return separately();
+  const planB = second && (second.m === first.m ? first : planProduct(hx.length, factor.hexDigits, second.m, first.limbBits));
+  if (!second || !planB || planB.m !== second.m) return separately();
+  const m = second.m;
   const k = theKernel();
   k.spectrum(hx, planB, 'x');
   const xSpectrum = k.save(m, 'x');
