@@ -51,6 +51,23 @@ describe('decimal digits of a scaled fraction (scaled remainder tree)', () => {
     }
   });
 
+  it('carries across the pieces the WebAssembly kernel takes (runs of 9s and 0s over many leaves)', () => {
+    // Terms of N = 8000 have ~190 leaves: the tree splits them into pieces of up to 32 leaves, and a
+    // leaf's correction can carry through every leaf of a piece into the one before it.
+    const runs = [40 * LEAF_DIGITS, 70 * LEAF_DIGITS + 13, 150 * LEAF_DIGITS - 1];
+    for (const run of runs) {
+      const p = 10n ** BigInt(run);
+      const head = randomDigits(random, 40 * LEAF_DIGITS + 17);
+      for (const x of [head * p + (p - 1n), head * p, head * p + 1n, (head + 1n) * p - 1n, p, p - 1n]) {
+        const leaves = leavesFor(x);
+        for (const ulps of [-3n, 0n, 3n]) {
+          const { y, s } = scaled(x, leaves);
+          assert.equal(digitsOfScaledFraction(y + ulps, s, leaves), x.toString(), `${x.toString().length} digits, run of ${run}, ${ulps} ulps`);
+        }
+      }
+    }
+  });
+
   it('accepts an input a few ulps off (the engine rounds on the way) and extra fraction bits', () => {
     const x = randomDigits(random, 4000);
     const leaves = leavesFor(x);
@@ -68,6 +85,11 @@ describe('decimal digits of a scaled fraction (scaled remainder tree)', () => {
     for (const k of [10, 300, 1000, s - treeBits(leaves) - 1]) {
       assert.throws(() => digitsOfScaledFraction(y + (1n << BigInt(s - k)) / 3n, s, leaves), NotAnIntegerError, `perturbed at bit ${k}`);
     }
+    // The same in a number of many pieces, perturbed inside its last piece, and one too large for its digits.
+    const big = randomDigits(random, 100 * LEAF_DIGITS);
+    const scaledBig = scaled(big, 100);
+    assert.throws(() => digitsOfScaledFraction(scaledBig.y + (1n << BigInt(scaledBig.s - Math.floor(98 * LEAF_DIGITS * 3.33))) / 3n, scaledBig.s, 100), NotAnIntegerError);
+    assert.throws(() => digitsOfScaledFraction(1n << BigInt(scaledBig.s), scaledBig.s, 100), NotAnIntegerError);
     assert.throws(() => digitsOfScaledFraction(y, treeBits(leaves) - 1, leaves), RangeError);
     assert.throws(() => digitsOfScaledFraction(y, s, 0), RangeError);
   });
