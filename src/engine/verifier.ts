@@ -46,14 +46,60 @@ export function decimalMod(digits: string, p: number): number {
 const CHUNK_DIGITS = 8; // r·10^8 + chunk < 2^26·10^8 + 10^8 < 2^53
 const CHUNK_SCALE = 1e8;
 
+/** The digits as bytes, left-padded with '0's to whole chunks, so they can be read as 32-bit words. */
+let scratch = new Uint8Array(1 << 16);
+let scratchWords = new Uint32Array(scratch.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
- * Decimal digits → value mod each prime in one pass (chunks parsed once with charCodeAt), or
- * null when `digits` is not a positive decimal integer without leading zeros.
+ * Decimal digits → value mod each prime in one pass, or null when `digits` is not a positive decimal
+ * integer without leading zeros. The string is copied into a byte buffer (a memcpy) and read four
+ * digits per 32-bit word: the check and the value of the four come from a few word operations
+ * (SWAR), ~5× faster than a charCodeAt per digit, which made this most of the job thread's time.
  */
 export function decimalResidues(digits: string, primes: readonly number[]): number[] | null {
   const len = digits.length;
   if (len === 0 || digits.charCodeAt(0) === 48) return null;
-  // A typed array: a plain array starting as small integers and then holding doubles measured 5× slower.
+  const pad = (CHUNK_DIGITS - (len % CHUNK_DIGITS)) % CHUNK_DIGITS;
+  const total = pad + len;
+  if (total > scratch.length) {
+    scratch = new Uint8Array(Math.max(total, 2 * scratch.length));
+    scratchWords = new Uint32Array(scratch.buffer);
+  }
+  // A non-ASCII character would be cut to its low byte by the copy ('İ' to '0'): such a string is no
+  // number. Its UTF-8 length gives it away (a native scan).
+  if (Buffer.byteLength(digits, 'utf8') !== len) return null;
+  if (!LITTLE_ENDIAN) return decimalResiduesSlow(digits, primes);
+  scratch.fill(48, 0, pad);
+  Buffer.from(scratch.buffer, scratch.byteOffset, scratch.length).write(digits, pad, len, 'latin1');
+  const r = new Float64Array(primes.length);
+  let bad = 0;
+  for (let w = 0; w < total / 4; w += 2) {
+    const high = digitWord(scratchWords[w]);
+    const low = digitWord(scratchWords[w + 1]);
+    bad |= high | low;
+    const chunk = (high & 0xffff) * 10000 + (low & 0xffff);
+    for (let k = 0; k < r.length; k++) r[k] = reduce(r[k] * CHUNK_SCALE + chunk, primes[k]);
+  }
+  return bad < 0 ? null : Array.from(r);
+}
+
+/**
+ * The value (< 10^4) of four ASCII digits in a little-endian word (first digit in the low byte), in
+ * the low 16 bits; negative (bit 31 set) if any byte is not a digit.
+ */
+function digitWord(word: number): number {
+  // word ^ 0x30 is 0..9 for a digit: its high nibble is 0, and adding 6 does not carry into it.
+  const d = (word ^ 0x30303030) >>> 0;
+  const invalid = (d | (d + 0x06060606)) & 0xf0f0f0f0;
+  // Pairs d0·10 + d1 in byte 0 and d2·10 + d3 in byte 2, then (d0d1)·100 + d2d3.
+  const pairs = (d * 10 + (d >>> 8)) & 0x00ff00ff;
+  return ((pairs & 0xff) * 100 + (pairs >>> 16)) | (invalid === 0 ? 0 : -0x80000000);
+}
+
+/** decimalResidues one character at a time (big-endian hosts). */
+function decimalResiduesSlow(digits: string, primes: readonly number[]): number[] | null {
+  const len = digits.length;
   const r = new Float64Array(primes.length);
   let i = 0;
   let width = len % CHUNK_DIGITS || CHUNK_DIGITS;

@@ -195,6 +195,23 @@ describe('engine: state machine', () => {
     for (const p of VERIFIER_PRIMES) assert.equal(decimalMod(String(BigInt(p) * 123456789123n - 1n), p), p - 1);
   });
 
+  it('the verifier reads digits four to a word: every length, and a bad character at every position', () => {
+    let seed = 777;
+    const digit = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) % 10);
+    for (let len = 1; len <= 40; len++) {
+      let d = String(1 + (digit() % 9));
+      for (let i = 1; i < len; i++) d += String(digit());
+      for (const p of VERIFIER_PRIMES) assert.equal(decimalMod(d, p), Number(BigInt(d) % BigInt(p)), `${d} mod ${p}`);
+      // '/' and ':' border the digits; 'İ' (U+0130) and '٣' would pass for '0' and 'c' if cut to a byte.
+      for (let at = 1; at < len; at++) {
+        for (const bad of ['/', ':', '\0', '\u00b9', '\u0130', '\u0663', 'a']) {
+          const junk = d.slice(0, at) + bad + d.slice(at + 1);
+          assert.throws(() => decimalMod(junk, VERIFIER_PRIMES[0]), RangeError, JSON.stringify(junk));
+        }
+      }
+    }
+  });
+
   it('the verifier agrees with T(n) mod p from PARI/GP up to n = 17000', () => {
     // Each term is stood in for by the smallest number with T(n)'s residues (CRT), which is all the
     // verifier reads; past n = 16385 its convolution needs a second run of 2^13 products.
