@@ -48,14 +48,15 @@ const CHUNK_SCALE = 1e8;
 
 /** The digits as bytes, left-padded with '0's to whole chunks, so they can be read as 32-bit words. */
 let scratch = new Uint8Array(1 << 16);
-let scratchWords = new Uint32Array(scratch.buffer);
+let scratchWords = new Int32Array(scratch.buffer);
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Decimal digits → value mod each prime in one pass, or null when `digits` is not a positive decimal
  * integer without leading zeros. The string is copied into a byte buffer (a memcpy) and read four
  * digits per 32-bit word: the check and the value of the four come from a few word operations
- * (SWAR), ~5× faster than a charCodeAt per digit, which made this most of the job thread's time.
+ * (SWAR), with the quotients of the reductions from multiplications: 3–4× faster than a charCodeAt
+ * per digit, which made this most of the job thread's time.
  */
 export function decimalResidues(digits: string, primes: readonly number[]): number[] | null {
   const len = digits.length;
@@ -64,7 +65,7 @@ export function decimalResidues(digits: string, primes: readonly number[]): numb
   const total = pad + len;
   if (total > scratch.length) {
     scratch = new Uint8Array(Math.max(total, 2 * scratch.length));
-    scratchWords = new Uint32Array(scratch.buffer);
+    scratchWords = new Int32Array(scratch.buffer);
   }
   // A non-ASCII character would be cut to its low byte by the copy ('İ' to '0'): such a string is no
   // number. Its UTF-8 length gives it away (a native scan).
@@ -72,16 +73,37 @@ export function decimalResidues(digits: string, primes: readonly number[]): numb
   if (!LITTLE_ENDIAN) return decimalResiduesSlow(digits, primes);
   scratch.fill(48, 0, pad);
   Buffer.from(scratch.buffer, scratch.byteOffset, scratch.length).write(digits, pad, len, 'latin1');
-  const r = new Float64Array(primes.length);
+  // Two primes at a time in local variables (a loop over a typed array of residues halves the speed).
+  const residues: number[] = [];
   let bad = 0;
-  for (let w = 0; w < total / 4; w += 2) {
-    const high = digitWord(scratchWords[w]);
-    const low = digitWord(scratchWords[w + 1]);
-    bad |= high | low;
-    const chunk = (high & 0xffff) * 10000 + (low & 0xffff);
-    for (let k = 0; k < r.length; k++) r[k] = reduce(r[k] * CHUNK_SCALE + chunk, primes[k]);
+  for (let k = 0; k < primes.length; k += 2) {
+    const p = primes[k];
+    const q = k + 1 < primes.length ? primes[k + 1] : 1;
+    const inverseP = 1 / p;
+    const inverseQ = 1 / q;
+    let rp = 0;
+    let rq = 0;
+    for (let w = 0; w < total / 4; w += 2) {
+      const high = digitWord(scratchWords[w]);
+      const low = digitWord(scratchWords[w + 1]);
+      bad |= high | low;
+      const chunk = (high & 0xffff) * 10000 + (low & 0xffff);
+      rp = reduceByInverse(rp * CHUNK_SCALE + chunk, p, inverseP);
+      rq = reduceByInverse(rq * CHUNK_SCALE + chunk, q, inverseQ);
+    }
+    residues.push(rp);
+    if (k + 1 < primes.length) residues.push(rq);
   }
-  return bad < 0 ? null : Array.from(r);
+  return bad < 0 ? null : residues;
+}
+
+/**
+ * reduce(x, p) with the quotient from a multiplication by 1/p (a division costs 3× as much, and this
+ * is the job thread's inner loop): for x < 2^53 the floating quotient is off by at most one.
+ */
+function reduceByInverse(x: number, p: number, inverse: number): number {
+  const r = x - Math.floor(x * inverse) * p;
+  return r < 0 ? r + p : r >= p ? r - p : r;
 }
 
 /**
@@ -89,12 +111,13 @@ export function decimalResidues(digits: string, primes: readonly number[]): numb
  * the low 16 bits; negative (bit 31 set) if any byte is not a digit.
  */
 function digitWord(word: number): number {
-  // word ^ 0x30 is 0..9 for a digit: its high nibble is 0, and adding 6 does not carry into it.
-  const d = (word ^ 0x30303030) >>> 0;
+  // word ^ 0x30 is 0..9 for a digit: its high nibble is 0, and adding 6 does not carry into it. All in
+  // int32 arithmetic (imul, >>), which V8 keeps out of doubles.
+  const d = word ^ 0x30303030;
   const invalid = (d | (d + 0x06060606)) & 0xf0f0f0f0;
   // Pairs d0·10 + d1 in byte 0 and d2·10 + d3 in byte 2, then (d0d1)·100 + d2d3.
-  const pairs = (d * 10 + (d >>> 8)) & 0x00ff00ff;
-  return ((pairs & 0xff) * 100 + (pairs >>> 16)) | (invalid === 0 ? 0 : -0x80000000);
+  const pairs = (Math.imul(d, 10) + (d >> 8)) & 0x00ff00ff;
+  return ((pairs & 0xff) * 100 + (pairs >> 16)) | (invalid === 0 ? 0 : -0x80000000);
 }
 
 /** decimalResidues one character at a time (big-endian hosts). */
