@@ -31,6 +31,24 @@ describe('store: crc32c', () => {
       assert.strictEqual(crc32c(data.subarray(cut), crc32c(data.subarray(0, cut))), crc32c(data), `cut ${cut}`);
     }
   });
+
+  it('reads words at every alignment and length the same as one byte at a time (RFC 3720 definition)', () => {
+    const bitwise = (b: Uint8Array) => {
+      let c = 0xffffffff;
+      for (const byte of b) {
+        c ^= byte;
+        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    const data = Buffer.from(Array.from({ length: 80 }, (_, i) => (i * 40503 + 17) & 0xff));
+    for (let offset = 0; offset < 8; offset++) {
+      for (let length = 0; offset + length <= data.length; length += 3) {
+        const slice = data.subarray(offset, offset + length);
+        assert.strictEqual(crc32c(slice), bitwise(slice), `offset ${offset}, length ${length}`);
+      }
+    }
+  });
 });
 
 describe('store: digit check of records', () => {
