@@ -4,7 +4,7 @@ import { MAX_COUNT, validateCount } from '../engine/engine';
 import { FORMATS, footer, header, isExportFormat, line, type ExportFormat } from '../engine/formats';
 import { ExportError, exportTerms, type ExportResult } from '../store/exportFile';
 import { AsyncTermReader, StateDir, StoreError } from '../store';
-import type { Term } from '../engine/engine';
+import type { TermBytes } from '../store';
 import type { ProgressInfo } from '../common/protocol';
 import { JobRunner } from '../worker/runner';
 
@@ -144,7 +144,7 @@ class LiveOutput {
     this.wake?.();
   }
 
-  private async *terms(): AsyncGenerator<Term> {
+  private async *terms(): AsyncGenerator<TermBytes> {
     let next = 1;
     while (next <= this.args.count) {
       const available = Math.min(this.committed, this.args.count);
@@ -153,7 +153,7 @@ class LiveOutput {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }
-      const page = await this.reader.readRange(next, Math.min(available, next + 255));
+      const page = await this.reader.readRangeBytes(next, Math.min(available, next + 255));
       if (page.length === 0) throw new ExportError(`term ${next} could not be read back from the store`);
       yield* page;
       next += page.length;

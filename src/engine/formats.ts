@@ -19,17 +19,29 @@ export function header(format: ExportFormat): string {
   return format === 'csv' ? 'n,digits,value\n' : format === 'json' ? '[' : '';
 }
 
-export function line(format: ExportFormat, term: Term, first: boolean): string {
+/**
+ * A term's line is linePrefix + its digits + lineSuffix, so an exporter can copy stored digits as bytes
+ * without making a string of them.
+ */
+export function linePrefix(format: ExportFormat, n: number, length: number, first: boolean): string {
   switch (format) {
     case 'bfile':
-      return `${term.n} ${term.digits}\n`;
+      return `${n} `;
     case 'csv':
-      return `${term.n},${term.digits.length},${term.digits}\n`;
+      return `${n},${length},`;
     case 'json':
-      return `${first ? '\n' : ',\n'}  {"n":${term.n},"digits":${term.digits.length},"value":"${term.digits}"}`;
+      return `${first ? '\n' : ',\n'}  {"n":${n},"digits":${length},"value":"`;
     case 'txt':
-      return `${term.digits}\n`;
+      return '';
   }
+}
+
+export function lineSuffix(format: ExportFormat): string {
+  return format === 'json' ? '"}' : '\n';
+}
+
+export function line(format: ExportFormat, term: Term, first: boolean): string {
+  return linePrefix(format, term.n, term.digits.length, first) + term.digits + lineSuffix(format);
 }
 
 export function footer(format: ExportFormat, empty: boolean): string {

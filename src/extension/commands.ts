@@ -1,7 +1,8 @@
 // Command handlers. Each accepts optional arguments so the command can also be driven
 // programmatically (tests, keybindings with args); without them it asks the user.
 import * as vscode from 'vscode';
-import { MAX_COUNT, validateCount, type Term } from '../engine/engine';
+import { MAX_COUNT, validateCount } from '../engine/engine';
+import type { TermBytes } from '../store';
 import { FORMATS, FORMAT_LABELS, isExportFormat, type ExportFormat } from '../engine/formats';
 import { ExportError, exportTerms } from '../store/exportFile';
 import type { JobController } from './jobController';
@@ -81,11 +82,11 @@ export async function computeCommand(controller: JobController, args?: ComputeAr
 }
 
 /** Streams stored terms from..to in pages, never holding all of them. */
-async function* storedTerms(controller: JobController, from: number, to: number): AsyncGenerator<Term> {
+async function* storedTerms(controller: JobController, from: number, to: number): AsyncGenerator<TermBytes> {
   const reader = await controller.reader();
   const PAGE = 256;
   for (let n = from; n <= to; n += PAGE) {
-    const page = await reader.readRange(n, Math.min(to, n + PAGE - 1));
+    const page = await reader.readRangeBytes(n, Math.min(to, n + PAGE - 1));
     yield* page;
     if (page.length < Math.min(to, n + PAGE - 1) - n + 1) return; // the log ended early (cut while reading)
   }

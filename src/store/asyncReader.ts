@@ -19,6 +19,12 @@ import {
 
 const CHUNK = 1 << 20;
 
+/** A stored term with its digits as ASCII bytes. */
+export interface TermBytes {
+  n: number;
+  bytes: Uint8Array;
+}
+
 function codeOf(e: unknown): string | undefined {
   return (e as { code?: string } | null)?.code;
 }
@@ -187,13 +193,22 @@ export class AsyncTermReader {
    * reading stops at the first bad or torn one (a writer may be mid-append or mid-repair).
    */
   async readRange(from: number, to: number): Promise<Term[]> {
+    return this.readRecords(from, to, (n, rec, L) => ({ n, digits: rec.toString('latin1', 12, 12 + L) }));
+  }
+
+  /** readRange with each term's digits as ASCII bytes (a copy), for exports: no string is made of them. */
+  async readRangeBytes(from: number, to: number): Promise<TermBytes[]> {
+    return this.readRecords(from, to, (n, rec, L) => ({ n, bytes: Uint8Array.prototype.slice.call(rec, 12, 12 + L) }));
+  }
+
+  private async readRecords<T>(from: number, to: number, make: (n: number, record: Buffer, digits: number) => T): Promise<T[]> {
     if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1) {
       throw new RangeError(`readRange needs integers from >= 1 (got ${from}..${to})`);
     }
-    return this.serial(() => this.readRangeNow(from, to));
+    return this.serial(() => this.readRecordsNow(from, to, make));
   }
 
-  private async readRangeNow(from: number, to: number): Promise<Term[]> {
+  private async readRecordsNow<T>(from: number, to: number, make: (n: number, record: Buffer, digits: number) => T): Promise<T[]> {
     const available = await this.countNow();
     to = Math.min(to, available);
     if (to < from || !this.log || !this.idx) return [];
@@ -202,7 +217,7 @@ export class AsyncTermReader {
     const got = Math.floor((await readAt(this.idx, ib, n * 8, (from - 1) * 8)) / 8);
     const logSize = (await this.log.stat()).size;
     const w = new AsyncWindow(this.log, logSize);
-    const out: Term[] = [];
+    const out: T[] = [];
     for (let i = 0; i < got; i++) {
       const term = from + i;
       const off = ib.readUInt32LE(i * 8) + ib.readUInt32LE(i * 8 + 4) * 0x100000000;
@@ -212,7 +227,7 @@ export class AsyncTermReader {
       if (L < 1 || L > maxDigits(term)) break;
       const rec = await w.get(off, RECORD_OVERHEAD + L);
       if (!rec || checkRecord(rec, term) !== null) break;
-      out.push({ n: term, digits: rec.toString('latin1', 12, 12 + L) });
+      out.push(make(term, rec, L));
     }
     return out;
   }

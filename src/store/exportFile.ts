@@ -5,8 +5,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { footer, header, line, type ExportFormat } from '../engine/formats';
+import { footer, header, linePrefix, lineSuffix, type ExportFormat } from '../engine/formats';
 import type { Term } from '../engine/engine';
+import type { TermBytes } from './asyncReader';
 import { isPidAlive } from './lock';
 
 export class ExportError extends Error {
@@ -66,8 +67,11 @@ function describe(e: unknown, file: string): string {
   }
 }
 
+/** A term to export: its digits as a string, or as the ASCII bytes the store holds. */
+export type ExportTerm = Term | TermBytes;
+
 export async function exportTerms(
-  terms: AsyncIterable<Term> | Iterable<Term>,
+  terms: AsyncIterable<ExportTerm> | Iterable<ExportTerm>,
   file: string,
   format: ExportFormat,
   options: { signal?: AbortSignal; onProgress?: (termsWritten: number, bytes: number) => void } = {},
@@ -81,29 +85,43 @@ export async function exportTerms(
     if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     const abandonedTempsRemoved = await removeAbandonedTemps(target);
     handle = await fs.promises.open(temp, 'wx');
-    let pending: string[] = [header(format)];
-    let pendingBytes = pending[0].length;
+    // Lines are assembled in one buffer, digits copied in as bytes (or written from a string), and
+    // the buffer written out whenever it is full: no string of the whole line or page is ever made.
+    let out = Buffer.allocUnsafe(FLUSH_BYTES);
+    let used = 0;
     const flush = async () => {
-      if (pendingBytes === 0) return;
-      const buf = Buffer.from(pending.join(''), 'latin1');
-      await handle!.write(buf, 0, buf.length);
-      bytes += buf.length;
-      pending = [];
-      pendingBytes = 0;
+      if (used === 0) return;
+      await handle!.write(out, 0, used);
+      bytes += used;
+      used = 0;
     };
+    /** Room for `length` more bytes: the buffer is written out first if they do not fit. */
+    const room = async (length: number) => {
+      if (used + length <= out.length) return;
+      await flush();
+      options.onProgress?.(count, bytes);
+      if (length > out.length) out = Buffer.allocUnsafe(length);
+    };
+    const put = async (text: string) => {
+      await room(Buffer.byteLength(text, 'utf8'));
+      used += out.write(text, used, 'utf8');
+    };
+    const suffix = lineSuffix(format);
+    await put(header(format));
     for await (const term of terms) {
       if (options.signal?.aborted) throw new ExportError('the export was cancelled; nothing was written');
-      const text = line(format, term, count === 0);
-      pending.push(text);
-      pendingBytes += text.length;
-      count++;
-      if (pendingBytes >= FLUSH_BYTES) {
-        await flush();
-        options.onProgress?.(count, bytes);
+      const digits = 'bytes' in term ? term.bytes : term.digits;
+      await put(linePrefix(format, term.n, digits.length, count === 0));
+      await room(digits.length);
+      if (typeof digits === 'string') used += out.write(digits, used, 'latin1');
+      else {
+        out.set(digits, used);
+        used += digits.length;
       }
+      await put(suffix);
+      count++;
     }
-    pending.push(footer(format, count === 0));
-    pendingBytes += 1;
+    await put(footer(format, count === 0));
     await flush();
     await handle.sync();
     await handle.close();

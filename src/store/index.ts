@@ -8,3 +8,4 @@ export type { StoreLogger, StateDirOptions } from './stateDir';
 export type { Snapshot, SnapshotHeader } from './snapshot';
 export type { Term } from './termLog';
 export { AsyncTermReader } from './asyncReader';
+export type { TermBytes } from './asyncReader';

@@ -71,7 +71,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
  * progress grows over every 10 kills, that every checkpointed block state is usable, and that the final
  * b-file is PARI/GP's.
  */
-async function killRepeatedly(o: { count: number; threads: number; kills: number; seed: number; stopWhenDone?: boolean }): Promise<void> {
+async function killRepeatedly(o: { count: number; threads: number; kills: number; seed: number; killAfterMs: [number, number]; stopWhenDone?: boolean }): Promise<void> {
   const { count: n, seed } = o;
   const random = mulberry32(seed);
   const dir = tmpDir('kill');
@@ -86,7 +86,8 @@ async function killRepeatedly(o: { count: number; threads: number; kills: number
   for (let run = 0; kills < o.kills && run < 2 * o.kills; run++) {
     const child = spawn(process.execPath, [CLI, '--count', String(n), '--state', state, '--out', out, '--checkpoint-interval', '0.2', '--threads', String(o.threads)], { stdio: ['ignore', 'ignore', 'pipe'] });
     const duringStartup = run % 5 === 0;
-    const delay = duringStartup ? Math.floor(random() * 250) : 200 + Math.floor(random() * 1000);
+    const [soonest, latest] = o.killAfterMs;
+    const delay = duringStartup ? Math.floor(random() * 250) : soonest + Math.floor(random() * (latest - soonest));
     const ready = duringStartup ? Promise.resolve() : waitForStderr(child, /computing \d+ terms|resuming at term|already computed/, 30000).then(() => undefined);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -188,15 +189,18 @@ describe('CLI', function () {
 
   it('survives 50 SIGKILLs at seeded random moments and ends with the PARI/GP reference b-file (N = 6000)', async function () {
     this.timeout(600000);
-    // One compute thread makes the 6000-term job last ~30 s.
-    await killRepeatedly({ count: 6000, threads: 1, kills: 50, seed: Number(process.env.TN_FAULT_SEED ?? 20261125) });
+    // One compute thread makes the 6000-term job last ~7 s: kills 150..650 ms into a run (most after its first
+    // checkpoint, ~0.3 s in) land before its end.
+    await killRepeatedly({ count: 6000, threads: 1, kills: 50, seed: Number(process.env.TN_FAULT_SEED ?? 20261125), killAfterMs: [150, 650] });
   });
 
   it('survives 20 SIGKILLs with two compute threads, through the end of the job where blocks split (N = 4000)', async function () {
     this.timeout(600000);
-    // Two threads finish 4000 terms in ~3 s of compute: the kills keep landing in the last blocks, where a
+    // Two threads finish 4000 terms in ~2 s of compute: the kills keep landing in the last blocks, where a
     // thread that runs out of work takes over the bottom of the other's block.
-    await killRepeatedly({ count: 4000, threads: 2, kills: 20, seed: Number(process.env.TN_FAULT_SEED ?? 20261125) + 1, stopWhenDone: true });
+    // A run needs ~0.3 s to reach its first checkpoint (two workers start, the blocks resume): kills from
+    // 300 ms on leave each run a chance to save its progress, and before 800 ms they are many enough.
+    await killRepeatedly({ count: 4000, threads: 2, kills: 20, seed: Number(process.env.TN_FAULT_SEED ?? 20261125) + 1, killAfterMs: [300, 800], stopWhenDone: true });
   });
 
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
