@@ -89,16 +89,20 @@ export function removeQuietly(file: string): void {
  */
 export function atomicWriteFile(
   file: string,
-  data: Uint8Array | string,
+  data: Uint8Array | string | readonly Uint8Array[],
   opts: { durable?: boolean; tmp?: string } = {},
 ): void {
   const durable = opts.durable !== false;
   const tmp = opts.tmp ?? `${file}.tmp`;
-  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  const parts = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, 'w');
-    writeFully(fd, buf, 0);
+    let at = 0;
+    for (const part of parts) {
+      writeFully(fd, part, at);
+      at += part.length;
+    }
     if (durable) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;

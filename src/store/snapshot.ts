@@ -26,7 +26,8 @@ export interface SnapshotHeader {
 
 export interface Snapshot {
   header: SnapshotHeader & { createdAt: string; generation: number };
-  payload: Buffer;
+  readonly payload: Buffer;
+  payloadBytes: number;
   file: string;
 }
 
@@ -34,17 +35,39 @@ export function snapshotName(gen: number): string {
   return `snapshot-${String(gen).padStart(10, '0')}.snap`;
 }
 
-export function encodeSnapshot(header: object, payload: Uint8Array, version = SNAP_VERSION): Buffer {
+/** A snapshot just written from parts: its payload is joined only if someone asks for it (rarely: a writer does not). */
+function writtenSnapshot(header: Snapshot['header'], payload: Uint8Array | readonly Uint8Array[], file: string): Snapshot {
+  let joined: Buffer | undefined;
+  const parts = payload instanceof Uint8Array ? [payload] : payload;
+  return {
+    header,
+    file,
+    payloadBytes: parts.reduce((sum, part) => sum + part.length, 0),
+    get payload(): Buffer {
+      return (joined ??= Buffer.concat(parts));
+    },
+  };
+}
+
+/**
+ * The snapshot file as parts to be written in order: the payload's parts are not copied (block states
+ * are tens of MB at large n), and the CRC is carried across them.
+ */
+export function encodeSnapshot(header: object, payload: Uint8Array | readonly Uint8Array[], version = SNAP_VERSION): Buffer[] {
+  const parts = payload instanceof Uint8Array ? [payload] : payload;
+  const payloadLength = parts.reduce((sum, part) => sum + part.length, 0);
   const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const buf = Buffer.allocUnsafe(8 + 4 + 4 + json.length + 4 + payload.length + 4);
-  let p = SNAP_MAGIC.copy(buf, 0);
-  p = buf.writeUInt32LE(version, p);
-  p = buf.writeUInt32LE(json.length, p);
-  p += json.copy(buf, p);
-  p = buf.writeUInt32LE(payload.length, p);
-  p += Buffer.from(payload.buffer, payload.byteOffset, payload.length).copy(buf, p);
-  buf.writeUInt32LE(crc32c(buf.subarray(0, p)), p);
-  return buf;
+  const head = Buffer.allocUnsafe(8 + 4 + 4 + json.length + 4);
+  let p = SNAP_MAGIC.copy(head, 0);
+  p = head.writeUInt32LE(version, p);
+  p = head.writeUInt32LE(json.length, p);
+  p += json.copy(head, p);
+  head.writeUInt32LE(payloadLength, p);
+  let crc = crc32c(head);
+  for (const part of parts) crc = crc32c(part, crc);
+  const tail = Buffer.allocUnsafe(4);
+  tail.writeUInt32LE(crc, 0);
+  return [head, ...parts.map((part) => Buffer.from(part.buffer, part.byteOffset, part.length)), tail];
 }
 
 export type ParsedSnapshot =
@@ -85,7 +108,7 @@ export function parseSnapshot(buf: Buffer, file: string, gen: number): ParsedSna
   }
   return {
     kind: 'ok',
-    snap: { header: h as Snapshot['header'], payload: buf.subarray(16 + H + 4, end), file },
+    snap: { header: h as Snapshot['header'], payload: buf.subarray(16 + H + 4, end), payloadBytes: end - (16 + H + 4), file },
   };
 }
 
@@ -195,7 +218,7 @@ export class SnapshotStore {
     return null;
   }
 
-  write(header: SnapshotHeader, payload: Buffer, maxPosition: number): Snapshot {
+  write(header: SnapshotHeader, payload: Uint8Array | readonly Uint8Array[], maxPosition: number): Snapshot {
     if (this.opts.mode !== 'write') throw new Error('this state directory was opened read-only');
     if (!header || header.sequence !== SEQUENCE) throw new RangeError(`snapshot header must have sequence '${SEQUENCE}'`);
     if (typeof header.algorithm !== 'string') throw new RangeError('snapshot header needs an algorithm string');
@@ -205,7 +228,9 @@ export class SnapshotStore {
         `snapshot position ${header.position} must be an integer within 0..${maxPosition} (the terms durable in the log)`,
       );
     }
-    if (!((payload as unknown) instanceof Uint8Array)) throw new RangeError('snapshot payload must be a Buffer');
+    if (!((payload as unknown) instanceof Uint8Array) && !(Array.isArray(payload) && payload.every((part) => part instanceof Uint8Array))) {
+      throw new RangeError('snapshot payload must be a Buffer or an array of them');
+    }
     this.generations(); // refresh nextGen
     const gen = this.nextGen;
     const full = { ...header, createdAt: new Date().toISOString(), generation: gen } as Snapshot['header'];
@@ -213,7 +238,7 @@ export class SnapshotStore {
     atomicWriteFile(file, encodeSnapshot(full, payload), { durable: this.opts.durable });
     this.nextGen = gen + 1;
     this.known.set(gen, header.position);
-    const snap: Snapshot = { header: full, payload, file };
+    const snap = writtenSnapshot(full, payload, file);
     this._latest = snap;
     this.prune();
     return snap;

@@ -262,7 +262,7 @@ export class StateDir {
   }
 
   /** Atomically writes a new generation; keeps the newest two. `position` must be <= count. */
-  writeSnapshot(header: SnapshotHeader, payload: Buffer): Snapshot {
+  writeSnapshot(header: SnapshotHeader, payload: Uint8Array | readonly Uint8Array[]): Snapshot {
     const log = this.writable();
     return this.snapshots.write(header, payload, log.count);
   }

@@ -15,7 +15,11 @@ const splitRequest = new Int32Array((workerData as BlockWorkerData).split);
 const compute = createBlockComputer();
 
 function post(msg: BlockResult): void {
-  port.postMessage(msg);
+  // A block's state (tens of MB for large n, mostly finished terms) moves to the job thread instead of
+  // being copied: serialize() gives it a buffer of its own.
+  const state = msg.type === 'state' || msg.type === 'split' ? msg.state : undefined;
+  const own = state !== undefined && state.byteOffset === 0 && state.byteLength === state.buffer.byteLength && state.buffer instanceof ArrayBuffer;
+  port.postMessage(msg, own ? [state.buffer as ArrayBuffer] : []);
 }
 
 port.on('message', (req: BlockRequest) => {

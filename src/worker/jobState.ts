@@ -11,8 +11,12 @@ export interface PendingBlock {
   state: Uint8Array;
 }
 
-/** Snapshot payload: u32 verifier length, verifier state, u32 block count, then per block u32 from, u32 to, u32 length, state. */
-export function encodePayload(verifier: Buffer, blocks: readonly PendingBlock[]): Buffer {
+/**
+ * Snapshot payload: u32 verifier length, verifier state, u32 block count, then per block u32 from, u32 to,
+ * u32 length, state. As parts to be written one after the other: the block states (tens of MB at large n)
+ * are not copied into one buffer.
+ */
+export function encodePayload(verifier: Buffer, blocks: readonly PendingBlock[]): Buffer[] {
   const parts: Buffer[] = [];
   const u32 = (v: number) => {
     const b = Buffer.alloc(4);
@@ -28,7 +32,7 @@ export function encodePayload(verifier: Buffer, blocks: readonly PendingBlock[])
     u32(b.state.byteLength);
     parts.push(Buffer.from(b.state.buffer, b.state.byteOffset, b.state.byteLength));
   }
-  return Buffer.concat(parts);
+  return parts;
 }
 
 export function decodePayload(buf: Buffer): { verifier: Buffer; blocks: PendingBlock[] } {

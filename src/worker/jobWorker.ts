@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       const blocks: PendingBlock[] = inflight.filter((t) => t.latestState && t.from > engine.done).map((t) => ({ from: t.from, to: t.to, state: t.latestState! }));
       const snap = writeCheckpoint(store, engine, Math.max(engine.target, restored.storedTarget ?? 0), blocks);
       lastCheckpoint = performance.now();
-      post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payload.length, ms: lastCheckpoint - t0, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
+      post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payloadBytes, ms: lastCheckpoint - t0, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
     };
     const commit = (from: number, digits: string[]) => {
       const terms = engine.acceptBlock(from, digits);
