@@ -14,13 +14,14 @@
 // independent, deterministic units of work: re-running one yields the same terms.
 //
 // The exact T(n) is multiplied by 2^(s+g)/10^D (D a multiple of LEAF_DIGITS, at least T(n)'s digit
-// count; one product with a cached spectrum), giving the binary fraction T(n)/10^D whose decimal
-// digits a division-free scaled remainder tree reads off (./decimal), much faster than toString.
+// count; one product with a cached spectrum, written straight into WebAssembly memory), giving the
+// binary fraction T(n)/10^D whose decimal digits a division-free scaled remainder tree reads off
+// (./decimal), much faster than toString.
 //
 // Small n (n <= SMALL_LIMIT): Brent–Harvey's exact in-place recurrence, cheap at that size.
 
 import { PiCache, bitLength, factorial } from './bigmath';
-import { LEAF_DIGITS, NotAnIntegerError, digitsOfScaledFraction, treeBits } from './decimal';
+import { LEAF_DIGITS, NotAnIntegerError, digitsOfProduct, treeBits } from './decimal';
 import { FixedFactor, multiply, multiplyTwice } from './fft/fftMultiply';
 
 export const SMALL_LIMIT = 64;
@@ -342,7 +343,7 @@ export class ZetaBlock {
     const leaves = leavesAt(n);
     const ten = this.tenScale(leaves);
     try {
-      this.pending.unshift(digitsOfScaledFraction(ten.factor.times(t, { shift: ten.g }), scaleBits(leaves), leaves));
+      this.pending.unshift(digitsOfProduct(t, ten.factor, ten.g, scaleBits(leaves), leaves));
     } catch (e) {
       if (e instanceof NotAnIntegerError) throw new PrecisionError(`T(${n}) is not within the error bound of an integer; refusing to round it`);
       throw e;

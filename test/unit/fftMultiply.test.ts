@@ -5,6 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { FFT_MIN_PRODUCT_BITS, FixedFactor, fftStats, multiply, multiplyTwice } from '../../src/engine/fft/fftMultiply';
 import { mulberry32 } from './testUtil';
+import { readLimbs, reserve, writeLimbs } from '../../src/engine/wasmKernel';
 
 function randomBits(random: () => number, bits: number): bigint {
   let hex = '1';
@@ -28,6 +29,31 @@ describe('FFT multiplication (WebAssembly)', () => {
     }
     assert.ok(fftStats.products - before >= 16, 'most of these products must take the FFT route');
     assert.ok(fftStats.radix3 > 0, 'some of them must use a transform of 3·2^k points');
+  });
+
+  it('writes a bit window of a FixedFactor product into kernel memory as u32 limbs, from limbs or a BigInt', () => {
+    // The digit tree's products: operand and result stay in WebAssembly memory. Windows at every bit
+    // alignment, reaching past the product's top, with 16- and 12-bit FFT limbs and on the BigInt route.
+    const before = fftStats.products;
+    for (const [aBits, fBits] of [[300, 2_000], [9_000, 9_000], [60_000, 40_000], [150_001, 77_777], [400_000, 300_000]]) {
+      const factor = new FixedFactor(randomBits(random, fBits));
+      const a = randomBits(random, aBits);
+      const aWords = Math.ceil(aBits / 32) + 1;
+      const aAt = reserve(4 * aWords);
+      assert.ok(writeLimbs(a, aAt, aWords));
+      assert.equal(readLimbs(aAt, aWords), a);
+      const productBits = aBits + fBits;
+      for (const [loBit, words] of [[0, 3], [1, Math.ceil(productBits / 32)], [17, 40], [Math.floor(productBits / 2) + 5, 200], [productBits - 70, 5]]) {
+        const want = BigInt.asUintN(32 * words, (a * factor.value) >> BigInt(loBit));
+        const dst = reserve(4 * words);
+        factor.timesInto({ ptr: aAt, words: aWords }, loBit, words, dst);
+        assert.equal(readLimbs(dst, words), want, `${aBits} × ${fBits} bits from limbs, bits ${loBit} + 32·${words}`);
+        factor.timesInto(a, loBit, words, dst);
+        assert.equal(readLimbs(dst, words), want, `${aBits} × ${fBits} bits from a BigInt, bits ${loBit} + 32·${words}`);
+      }
+    }
+    assert.ok(fftStats.products - before >= 24, 'most of these products must take the FFT route');
+    assert.equal(writeLimbs(1n << 64n, reserve(8), 2), false, 'a number too large for its limbs is refused');
   });
 
   it('is exact at the edges of every transform size, 2^k and 3·2^k points', () => {

@@ -15,7 +15,7 @@
 // coefficient from an integer; above 1/4 the product is recomputed by BigInt (never seen; counted in
 // fftStats).
 
-import { KERNEL_WASM_BASE64 } from './kernelBinary.generated';
+import { kernel as wasmKernel, readLimbs, reserve, writeLimbs, type KernelExports } from '../wasmKernel';
 
 /**
  * Products smaller than this (bits of both factors together) are left to V8, which is as fast there
@@ -30,23 +30,6 @@ const MIN_FACTOR_BITS = 4_000;
 const MAX_M = 1 << 16;
 const EPS = 2 ** -53;
 const MAX_ROUNDING_ERROR = 0.25;
-
-interface KernelExports {
-  memory: WebAssembly.Memory;
-  dif(re: number, im: number, n: number, twr: number, twi: number, t3r: number, t3i: number): void;
-  dit(re: number, im: number, n: number, twr: number, twi: number, t3r: number, t3i: number): void;
-  radix3Dif(re: number, im: number, m: number, w1r: number, w1i: number, w2r: number, w2i: number): void;
-  radix3Dit(re: number, im: number, m: number, w1r: number, w1i: number, w2r: number, w2i: number): void;
-  realPost(re: number, im: number, m: number, gr: number, gi: number): void;
-  realPre(re: number, im: number, m: number, gr: number, gi: number, total: number): void;
-  realPostCross(re: number, im: number, t: number, gr: number, gi: number): void;
-  realPreCross(re: number, im: number, t: number, gr: number, gi: number): void;
-  pointwise(xr: number, xi: number, yr: number, yi: number, m: number): void;
-  loadHex(src: number, len: number, re: number, im: number, m: number): number;
-  loadHex12(src: number, len: number, re: number, im: number, m: number): number;
-  storeHex(re: number, im: number, count: number, dst: number, cap: number, hexPairs: number, lo: number, hi: number, bits: number): number;
-  lastMaxErr(): number;
-}
 
 /** Counters for tests and the benchmark. */
 export const fftStats = { products: 0, fallbacks: 0, radix3: 0 };
@@ -102,16 +85,15 @@ class Kernel {
   private readonly decoder = new TextDecoder('latin1');
 
   constructor() {
-    const module = new WebAssembly.Module(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
-    this.k = new WebAssembly.Instance(module, { env: { abort: () => { throw new Error('FFT kernel aborted'); } } }).exports as unknown as KernelExports;
+    this.k = wasmKernel();
   }
 
   /** The working memory for m-point transforms (re-laid out, larger, when m outgrows it). */
   private memoryFor(m: number): Layout {
     if (this.layout && this.layout.capacity >= m) return this.layout;
     const capacity = Math.max(m, 1 << 12);
-    const base = this.k.memory.buffer.byteLength;
-    let top = base;
+    // Offsets from 0 first, then moved to a region reserved for the whole layout.
+    let top = 0;
     const take = (bytes: number) => {
       const at = (top + 15) & ~15;
       top = at + bytes;
@@ -136,8 +118,9 @@ class Kernel {
     }
     layout.sizeTablesTop = take(tableDoubles * 8 + 4096 * 8);
     layout.sizeTablesEnd = top;
-    // The module's own data stays below `base`; earlier layouts are simply abandoned (memory cannot shrink).
-    this.k.memory.grow(Math.ceil((top - base) / 65536));
+    // Earlier layouts are simply abandoned (memory cannot shrink).
+    const base = reserve(top);
+    for (const key of ['twr', 'twi', 't3r', 't3i', 'xr', 'xi', 'yr', 'yi', 'hexIn', 'hexOut', 'hexPairs', 'sizeTablesTop', 'sizeTablesEnd'] as const) layout[key] += base;
     const buffer = this.k.memory.buffer;
     const twr = new Float64Array(buffer, layout.twr, capacity);
     const twi = new Float64Array(buffer, layout.twi, capacity);
@@ -205,14 +188,28 @@ class Kernel {
 
   /** Transforms the integer with hex digits `hex`, cut into limbs of `plan.limbBits`, into the x (or y) spectrum slot. */
   spectrum(hex: string, plan: Plan, slot: 'x' | 'y'): void {
-    const m = plan.m;
-    const layout = this.memoryFor(m);
-    const s = this.tablesFor(m);
+    const layout = this.memoryFor(plan.m);
     const re = slot === 'x' ? layout.xr : layout.yr;
     const im = slot === 'x' ? layout.xi : layout.yi;
     this.encoder.encodeInto(hex, new Uint8Array(this.k.memory.buffer, layout.hexIn, hex.length));
-    if (plan.limbBits === 16) this.k.loadHex(layout.hexIn, hex.length, re, im, m);
-    else this.k.loadHex12(layout.hexIn, hex.length, re, im, m);
+    if (plan.limbBits === 16) this.k.loadHex(layout.hexIn, hex.length, re, im, plan.m);
+    else this.k.loadHex12(layout.hexIn, hex.length, re, im, plan.m);
+    this.transform(plan, re, im);
+  }
+
+  /** spectrum() of the integer held by `words` u32 limbs at src in the kernel's memory. */
+  spectrumOfLimbs(src: number, words: number, plan: Plan, slot: 'x' | 'y'): void {
+    const layout = this.memoryFor(plan.m);
+    const re = slot === 'x' ? layout.xr : layout.yr;
+    const im = slot === 'x' ? layout.xi : layout.yi;
+    this.k.loadLimbs32(src, words, re, im, plan.m, plan.limbBits);
+    this.transform(plan, re, im);
+  }
+
+  private transform(plan: Plan, re: number, im: number): void {
+    const m = plan.m;
+    const layout = this.memoryFor(m);
+    const s = this.tablesFor(m);
     if (s.three) {
       fftStats.radix3++;
       this.k.radix3Dif(re, im, m, s.w1r, s.w1i, s.w2r, s.w2i);
@@ -246,8 +243,31 @@ class Kernel {
    * converted back to a BigInt.
    */
   finish(plan: Plan, shift: number, width?: number): bigint | null {
-    const { m, limbBits } = plan;
+    const { limbBits } = plan;
     const limbs = plan.la + plan.lb;
+    const layout = this.memoryFor(plan.m);
+    const { re, im } = this.inverse(plan);
+    const lo = Math.floor(shift / limbBits);
+    const hi = width === undefined ? limbs : Math.ceil((shift + width) / limbBits);
+    const chars = this.k.storeHex(re, im, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi, limbBits);
+    if (!(this.k.lastMaxErr() <= MAX_ROUNDING_ERROR)) return null;
+    const window = BigInt(this.decoder.decode(new Uint8Array(this.k.memory.buffer, layout.hexOut + layout.hexOutBytes - chars, chars))) >> BigInt(shift - lo * limbBits);
+    return width === undefined ? window : BigInt.asUintN(width, window);
+  }
+
+  /**
+   * Bits loBit .. loBit + 32·words − 1 of the product x · y from the two spectra, as u32 limbs at dst in
+   * the kernel's memory; false if rounding was unsafe (dst is then not to be used).
+   */
+  finishInto(plan: Plan, loBit: number, words: number, dst: number): boolean {
+    const { re, im } = this.inverse(plan);
+    this.k.storeWindow32(re, im, plan.la + plan.lb, dst, loBit, words, plan.limbBits);
+    return this.k.lastMaxErr() <= MAX_ROUNDING_ERROR;
+  }
+
+  /** The product's coefficients from the two spectra, in the x slot. */
+  private inverse(plan: Plan): { re: number; im: number } {
+    const m = plan.m;
     const layout = this.memoryFor(m);
     const s = this.tablesFor(m);
     const re = layout.xr;
@@ -262,12 +282,7 @@ class Kernel {
       this.k.realPre(re, im, m, s.gr, s.gi, m);
       this.k.dit(re, im, m, layout.twr, layout.twi, layout.t3r, layout.t3i);
     }
-    const lo = Math.floor(shift / limbBits);
-    const hi = width === undefined ? limbs : Math.ceil((shift + width) / limbBits);
-    const chars = this.k.storeHex(re, im, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi, limbBits);
-    if (!(this.k.lastMaxErr() <= MAX_ROUNDING_ERROR)) return null;
-    const window = BigInt(this.decoder.decode(new Uint8Array(this.k.memory.buffer, layout.hexOut + layout.hexOutBytes - chars, chars))) >> BigInt(shift - lo * limbBits);
-    return width === undefined ? window : BigInt.asUintN(width, window);
+    return { re, im };
   }
 }
 
@@ -381,6 +396,29 @@ export class FixedFactor {
     this.loadSpectrum(k, plan);
     k.spectrum(ha, plan, 'x');
     return checked(k.finish(plan, shift, width), a, this.value, shift, width);
+  }
+
+  /**
+   * Bits loBit .. loBit + 32·words − 1 of value · a, as u32 limbs at dst in the kernel's memory, where a is
+   * held by `aWords` u32 limbs at aPtr there (or is given as a BigInt): the digit tree's products, whose
+   * operands and results never become BigInts. BigInt does the product when the FFT may not.
+   */
+  timesInto(a: { ptr: number; words: number } | bigint, loBit: number, words: number, dst: number): void {
+    const aHex = typeof a === 'bigint' ? a.toString(16) : undefined;
+    const aHexDigits = aHex ? aHex.length : 8 * (a as { words: number }).words;
+    const large = 4 * (aHexDigits + this.hex.length) >= FIXED_MIN_PRODUCT_BITS && 4 * Math.min(aHexDigits, this.hex.length) >= MIN_FACTOR_BITS;
+    const plan = large ? planProduct(aHexDigits, this.hex.length) : null;
+    if (plan) {
+      const k = theKernel();
+      this.loadSpectrum(k, plan);
+      if (aHex !== undefined) k.spectrum(aHex, plan, 'x');
+      else k.spectrumOfLimbs((a as { ptr: number }).ptr, (a as { words: number }).words, plan, 'x');
+      fftStats.products++;
+      if (k.finishInto(plan, loBit, words, dst)) return;
+      fftStats.fallbacks++;
+    }
+    const value = typeof a === 'bigint' ? a : readLimbs(a.ptr, a.words);
+    writeLimbs(BigInt.asUintN(32 * words, (value * this.value) >> BigInt(loBit)), dst, words);
   }
 
   /** Puts this factor's spectrum for `plan` into the kernel's y slot (computing and caching it the first time). */

@@ -335,3 +335,65 @@ export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32,
   maxErr = err;
   return hexPrefix(dst, cap, pos);
 }
+
+// u32 limbs (least significant first, `words` of them at src) -> balanced limbs of `bits` bits (16 or 12),
+// laid out as for loadHex, zero-filled to m slots: the digit tree's numbers stay in this memory between
+// products instead of going through hex and BigInt. Returns the limb count.
+export function loadLimbs32(src: usize, words: i32, re: usize, im: usize, m: i32, bits: i32): i32 {
+  const mask: u64 = (<u64>1 << <u64>bits) - 1;
+  const half = 1 << (bits - 1);
+  let acc: u64 = 0, accBits = 0, carry = 0, limbs = 0, w = 0;
+  while (w < words || accBits > 0) {
+    if (accBits < bits && w < words) {
+      acc |= <u64>load<u32>(src + (<usize>w << 2)) << <u64>accBits;
+      accBits += 32;
+      w++;
+    }
+    let v = <i32>(acc & mask) + carry;
+    acc >>= <u64>bits;
+    accBits = max(0, accBits - bits);
+    carry = (v + half) >> bits; v -= carry << bits; // v in [0, 2^bits] -> balanced, plus a carry
+    putLimb(re, im, limbs++, <f64>v);
+  }
+  if (carry) putLimb(re, im, limbs++, <f64>carry);
+  zeroFrom(re, im, limbs, m);
+  return limbs;
+}
+
+// Rounds and carries c_0..c_{count-1} in base 2^bits as storeHex does, and writes bits
+// loBit..loBit + 32·words - 1 of the product as u32 limbs (least significant first) at dst; the limbs
+// above the window are not computed. lastMaxErr(): the largest distance from an integer seen.
+export function storeWindow32(re: usize, im: usize, count: i32, dst: usize, loBit: i32, words: i32, bits: i32): void {
+  let carry: i64 = 0; let err: f64 = 0;
+  const mask = (<i64>1 << <i64>bits) - 1;
+  const endBit = loBit + 32 * words;
+  const endK = (endBit + bits - 1) / bits;
+  const firstK = loBit / bits;
+  let acc: u64 = 0, accBits = 0, out = 0;
+  for (let k = 0; k < endK; k++) {
+    if (k < count) {
+      const c = load<f64>(((k & 1) ? im : re) + (<usize>(k >> 1) << 3));
+      const r = nearest(c);
+      err = max(err, abs(c - r));
+      carry += <i64>r;
+    }
+    let limb = <u64>(carry & mask); carry >>= <i64>bits;
+    if (k < firstK) continue;
+    let limbBits = bits;
+    if (k == firstK) {
+      const skip = loBit - firstK * bits;
+      limb >>= <u64>skip;
+      limbBits -= skip;
+    }
+    acc |= limb << <u64>accBits;
+    accBits += limbBits;
+    if (accBits >= 32) {
+      store<u32>(dst + (<usize>out << 2), <u32>acc);
+      out++;
+      acc >>= 32;
+      accBits -= 32;
+    }
+  }
+  if (out < words) store<u32>(dst + (<usize>out << 2), <u32>acc);
+  maxErr = err;
+}

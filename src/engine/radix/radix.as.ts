@@ -227,32 +227,3 @@ export function piece(z: usize, F: i32, leaves: i32, out: usize, nextTop: f64, c
   firstTop = next;
   return carry;
 }
-
-// Hex digits (lowercase, most significant first, len chars at src) -> u32 limbs at dst, F of them
-// (zero-filled above the number). Returns 0, or 1 when the number does not fit in F limbs.
-export function loadHexLimbs(src: usize, len: i32, dst: usize, F: i32): i32 {
-  if (len > 8 * F) return 1;
-  let limbs = 0;
-  let end = len;
-  while (end >= 8) {
-    let v: u32 = 0;
-    for (let i = end - 8; i < end; i++) {
-      const c = <u32>load<u8>(src + <usize>i);
-      v = (v << 4) | ((c & 15) + 9 * (c >> 6));
-    }
-    store<u32>(dst + (<usize>limbs << 2), v);
-    limbs++;
-    end -= 8;
-  }
-  if (end > 0) {
-    let v: u32 = 0;
-    for (let i = 0; i < end; i++) {
-      const c = <u32>load<u8>(src + <usize>i);
-      v = (v << 4) | ((c & 15) + 9 * (c >> 6));
-    }
-    store<u32>(dst + (<usize>limbs << 2), v);
-    limbs++;
-  }
-  memory.fill(dst + (<usize>limbs << 2), 0, <usize>(F - limbs) << 2);
-  return 0;
-}
