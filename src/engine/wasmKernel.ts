@@ -17,7 +17,7 @@ export interface KernelExports {
   realPre(re: number, im: number, m: number, gr: number, gi: number, total: number): void;
   realPostCross(re: number, im: number, t: number, gr: number, gi: number): void;
   realPreCross(re: number, im: number, t: number, gr: number, gi: number): void;
-  pointwise(xr: number, xi: number, yr: number, yi: number, m: number): void;
+  pointwise(xr: number, xi: number, yr: number, yi: number, zr: number, zi: number, m: number): void;
   loadHex(src: number, len: number, re: number, im: number, m: number): number;
   loadHex12(src: number, len: number, re: number, im: number, m: number): number;
   loadLimbs32(src: number, words: number, re: number, im: number, m: number, bits: number): number;

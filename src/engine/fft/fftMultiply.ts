@@ -42,11 +42,13 @@ interface Layout {
   twi: number;
   t3r: number;
   t3i: number;
-  /** Two operands' spectra. */
+  /** Two operands' spectra, and their product's. */
   xr: number;
   xi: number;
   yr: number;
   yi: number;
+  zr: number;
+  zi: number;
   hexIn: number;
   hexOut: number;
   hexOutBytes: number;
@@ -103,7 +105,7 @@ class Kernel {
     const layout: Layout = {
       capacity,
       twr: take(doubles), twi: take(doubles), t3r: take(doubles), t3i: take(doubles),
-      xr: take(doubles), xi: take(doubles), yr: take(doubles), yi: take(doubles),
+      xr: take(doubles), xi: take(doubles), yr: take(doubles), yi: take(doubles), zr: take(doubles), zi: take(doubles),
       hexIn: take(capacity * 8), hexOutBytes: capacity * 8 + 32, hexOut: 0, hexPairs: 0,
       sizeTablesTop: 0, sizeTablesEnd: 0, sizes: new Map(),
     };
@@ -120,7 +122,7 @@ class Kernel {
     layout.sizeTablesEnd = top;
     // Earlier layouts are simply abandoned (memory cannot shrink).
     const base = reserve(top);
-    for (const key of ['twr', 'twi', 't3r', 't3i', 'xr', 'xi', 'yr', 'yi', 'hexIn', 'hexOut', 'hexPairs', 'sizeTablesTop', 'sizeTablesEnd'] as const) layout[key] += base;
+    for (const key of ['twr', 'twi', 't3r', 't3i', 'xr', 'xi', 'yr', 'yi', 'zr', 'zi', 'hexIn', 'hexOut', 'hexPairs', 'sizeTablesTop', 'sizeTablesEnd'] as const) layout[key] += base;
     const buffer = this.k.memory.buffer;
     const twr = new Float64Array(buffer, layout.twr, capacity);
     const twi = new Float64Array(buffer, layout.twi, capacity);
@@ -265,14 +267,14 @@ class Kernel {
     return this.k.lastMaxErr() <= MAX_ROUNDING_ERROR;
   }
 
-  /** The product's coefficients from the two spectra, in the x slot. */
+  /** The product's coefficients from the two spectra, in the z slot (x and y stay as they are). */
   private inverse(plan: Plan): { re: number; im: number } {
     const m = plan.m;
     const layout = this.memoryFor(m);
     const s = this.tablesFor(m);
-    const re = layout.xr;
-    const im = layout.xi;
-    this.k.pointwise(re, im, layout.yr, layout.yi, m);
+    const re = layout.zr;
+    const im = layout.zi;
+    this.k.pointwise(layout.xr, layout.xi, layout.yr, layout.yi, re, im, m);
     if (s.three) {
       this.k.realPreCross(re, im, s.t, s.gr + s.t * 8, s.gi + s.t * 8);
       this.k.realPre(re, im, s.t, s.gr, s.gi, m);
@@ -455,13 +457,11 @@ export function multiplyTwice(x: bigint, a: bigint, shiftA: number, factor: Fixe
   const second = first && planProduct(hx.length, ha.length, first.m, first.limbBits);
   const planB = second && (second.m === first.m ? first : planProduct(hx.length, factor.hexDigits, second.m, first.limbBits));
   if (!second || !planB || planB.m !== second.m) return separately();
-  const m = second.m;
   const k = theKernel();
   k.spectrum(hx, planB, 'x');
-  const xSpectrum = k.save(m, 'x');
   factor.loadSpectrum(k, planB);
+  // The product goes to the z slot: x's spectrum is still there for the second one.
   const byFactor = checked(k.finish(planB, shiftB), x, factor.value, shiftB);
-  k.load(m, 'x', xSpectrum);
   k.spectrum(ha, second, 'y');
   const byA = checked(k.finish(second, shiftA), x, a, shiftA);
   return [byA, byFactor];

@@ -229,14 +229,16 @@ export function realPreCross(re: usize, im: usize, t: i32, gr: usize, gi: usize)
 }
 
 // x *= y pointwise on half spectra (slot 0 holds two reals).
-export function pointwise(xr: usize, xi: usize, yr: usize, yi: usize, m: i32): void {
-  store<f64>(xr, load<f64>(xr) * load<f64>(yr)); store<f64>(xi, load<f64>(xi) * load<f64>(yi));
+// z = x · y pointwise (z may be x): x stays when the product goes elsewhere, so one operand's spectrum
+// serves two products without being copied out and back.
+export function pointwise(xr: usize, xi: usize, yr: usize, yi: usize, zr: usize, zi: usize, m: i32): void {
+  store<f64>(zr, load<f64>(xr) * load<f64>(yr)); store<f64>(zi, load<f64>(xi) * load<f64>(yi));
   { const a = load<f64>(xr + 8), b = load<f64>(xi + 8), c = load<f64>(yr + 8), d = load<f64>(yi + 8);
-    store<f64>(xr + 8, a * c - b * d); store<f64>(xi + 8, a * d + b * c); }
+    store<f64>(zr + 8, a * c - b * d); store<f64>(zi + 8, a * d + b * c); }
   for (let j: usize = 16; j < <usize>m << 3; j += 16) {
     const a = v128.load(xr + j), b = v128.load(xi + j), c = v128.load(yr + j), d = v128.load(yi + j);
-    v128.store(xr + j, f64x2.sub(f64x2.mul(a, c), f64x2.mul(b, d)));
-    v128.store(xi + j, f64x2.add(f64x2.mul(a, d), f64x2.mul(b, c)));
+    v128.store(zr + j, f64x2.sub(f64x2.mul(a, c), f64x2.mul(b, d)));
+    v128.store(zi + j, f64x2.add(f64x2.mul(a, d), f64x2.mul(b, c)));
   }
 }
 
