@@ -71,7 +71,8 @@ export interface BlockWorkerData {
 export const SPLIT_BYTES = 4;
 export type BlockRequest = { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array };
 export type BlockResult =
-  | { type: 'result'; id: number; from: number; digits: string[]; ms: number }
+  /** The block's terms as ASCII digits, each in an ArrayBuffer of its own (moved, not copied). */
+  | { type: 'result'; id: number; from: number; digits: Uint8Array[]; ms: number }
   /** Resumable in-progress state of block `id` (ZetaBlock.serialize()). */
   | { type: 'state'; id: number; from: number; to: number; state: Uint8Array }
   /** Block `id` agreed to split: it now ends at `from` (its old from..from-1 is left to another block); `state` is its state after the split. */

@@ -97,14 +97,15 @@ export function digitsOfScaledFraction(y: bigint, s: number, leaves: number): st
   // The tree's fraction has 32F bits (at least the s it asks of a number of this size).
   const aligned = s <= 32 * F ? y << BigInt(32 * F - s) : y >> BigInt(s - 32 * F);
   if (y < 0n || !writeLimbs(aligned, at, F)) throw new NotAnIntegerError('the value is out of the range its digit count allows');
-  return digitsOfTree(at, leaves);
+  return Buffer.from(digitsOfTree(at, leaves)).toString('latin1');
 }
 
 /**
  * digitsOfScaledFraction(y, s, leaves) for y = (a · factor) >> g, computed by one FFT product straight into
- * the tree's limbs: y is never a BigInt. (The engine's T(n) · 2^(s+g) / 10^D.)
+ * the tree's limbs: y is never a BigInt. (The engine's T(n) · 2^(s+g) / 10^D.) The digits come as ASCII
+ * bytes in an ArrayBuffer of their own, which can move to another thread without a copy.
  */
-export function digitsOfProduct(a: bigint, factor: FixedFactor, g: number, s: number, leaves: number): string {
+export function digitsOfProduct(a: bigint, factor: FixedFactor, g: number, s: number, leaves: number): Uint8Array {
   checkLeaves(leaves, s);
   scratch.reset(scratchBytes(leaves));
   const F = pieceLimbs(leaves);
@@ -121,7 +122,7 @@ function checkLeaves(leaves: number, s: number): void {
   if (s < treeBits(leaves)) throw new RangeError(`${s} fraction bits are too few for ${leaves} leaves`);
 }
 
-function digitsOfTree(at: number, leaves: number): string {
+function digitsOfTree(at: number, leaves: number): Uint8Array {
   const pieces: LimbPiece[] = [];
   split(at, leaves, pieces);
   try {

@@ -44,7 +44,8 @@ export class BlockStopped extends Error {
   override name = 'BlockStopped';
 }
 
-export type BlockComputer = (from: number, to: number, options?: BlockOptions) => string[];
+/** T(from..to) as ASCII digits, each in an ArrayBuffer of its own (a block worker moves them to the job thread without a copy). */
+export type BlockComputer = (from: number, to: number, options?: BlockOptions) => Uint8Array[];
 
 /** Checks a requested count; returns a one-line reason when it is not usable. */
 export function validateCount(input: string | number): { ok: true; value: number } | { ok: false; reason: string } {
@@ -72,10 +73,10 @@ export function blockSizeAt(from: number): number {
 export function createBlockComputer(): BlockComputer {
   const pi = new PiCache();
   return (from, to, options = {}) => {
-    const out: string[] = [];
+    const out: Uint8Array[] = [];
     if (from <= SMALL_LIMIT) {
       const smallTo = Math.min(to, SMALL_LIMIT);
-      out.push(...tangentSmall(smallTo).slice(from - 1).map(String));
+      out.push(...tangentSmall(smallTo).slice(from - 1).map((t) => Uint8Array.from(Buffer.from(t.toString(), 'latin1'))));
       options.onTerm?.(to - smallTo);
       if (to <= SMALL_LIMIT) return out;
       from = SMALL_LIMIT + 1;
@@ -99,7 +100,7 @@ export function createBlockComputer(): BlockComputer {
       }
       if (options.onState && !block.finished && options.stateWanted?.()) options.onState(block.serialize());
     }
-    out.push(...block.terms());
+    out.push(...block.termBytes());
     return out;
   };
 }
@@ -174,11 +175,14 @@ export class TangentEngine {
     const block = this.nextBlock();
     if (!block) return [];
     const digits = this.compute(block.from, block.to, options);
-    return this.acceptBlock(block.from, digits);
+    return this.acceptBlock(block.from, digits).map((t) => ({ n: t.n, digits: Buffer.from(t.digits.buffer, t.digits.byteOffset, t.digits.length).toString('latin1') }));
   }
 
-  /** Verifies and commits externally computed terms (e.g. from a parallel worker) starting at `from`. */
-  acceptBlock(from: number, digits: readonly string[]): Term[] {
+  /**
+   * Verifies and commits externally computed terms (e.g. from a parallel worker) starting at `from`,
+   * as strings or as ASCII bytes (what block workers send), and returns them numbered.
+   */
+  acceptBlock<D extends string | Uint8Array>(from: number, digits: readonly D[]): { n: number; digits: D }[] {
     if (from !== this.done + 1) throw new RangeError(`block starts at ${from}, expected ${this.done + 1}`);
     const mark = this.verifier.count;
     try {

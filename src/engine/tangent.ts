@@ -201,9 +201,9 @@ export class ZetaBlock {
     private readonly cinv: bigint,
     private phi: bigint,
     private readonly rs: bigint[],
-    /** Finished terms T(n+1..to) as decimal strings, index 0 = T(n+1). Converted as they finish, so
-     *  that the (costly) decimal conversion is part of the checkpointed progress too. */
-    private readonly pending: string[],
+    /** Finished terms T(n+1..to) as decimal digits (ASCII bytes), index 0 = T(n+1). Converted as they
+     *  finish, so that the (costly) decimal conversion is part of the checkpointed progress too. */
+    private readonly pending: Uint8Array[],
   ) {
     this.W = plan.precision;
     this.jSquared = oddJsDescending(plan.maxJ).map((j) => BigInt(j * j));
@@ -407,6 +407,11 @@ export class ZetaBlock {
 
   /** T(from..to) in increasing order as decimal strings, once finished. */
   terms(): string[] {
+    return this.termBytes().map((digits) => Buffer.from(digits.buffer, digits.byteOffset, digits.length).toString('latin1'));
+  }
+
+  /** T(from..to) in increasing order as ASCII digits, each in an ArrayBuffer of its own (to be moved to another thread), once finished. */
+  termBytes(): Uint8Array[] {
     if (!this.finished) throw new RangeError('the block is not finished');
     return this.pending;
   }
@@ -435,7 +440,8 @@ export class ZetaBlock {
     at = out.writeUInt32LE(this.pending.length, at);
     for (const t of this.pending) {
       at = out.writeUInt32LE(t.length, at);
-      at += out.write(t, at, 'latin1');
+      out.set(t, at);
+      at += t.length;
     }
     if (at !== size) throw new Error('block state: size mismatch');
     return out;
@@ -572,12 +578,15 @@ function readBigint(b: Buffer, r: { offset: number }): bigint {
   return hex.length ? BigInt('0x' + hex) : 0n;
 }
 
-function readDigits(b: Buffer, r: { offset: number }): string {
+function readDigits(b: Buffer, r: { offset: number }): Uint8Array {
   const len = readU32(b, r);
   if (r.offset + len > b.length) throw new RangeError('block state is truncated');
-  const digits = b.toString('latin1', r.offset, r.offset + len);
+  // A copy in an ArrayBuffer of its own (the state's buffer may be shared, and the term moves on alone).
+  const digits = Uint8Array.prototype.slice.call(b, r.offset, r.offset + len) as Uint8Array;
   r.offset += len;
-  if (!/^[1-9][0-9]*$/.test(digits)) throw new RangeError('block state holds a malformed term');
+  let bad = len === 0 || digits[0] === 48;
+  for (let i = 0; i < len && !bad; i++) bad = digits[i] < 48 || digits[i] > 57;
+  if (bad) throw new RangeError('block state holds a malformed term');
   return digits;
 }
 

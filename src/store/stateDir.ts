@@ -6,7 +6,7 @@ import { StoreError } from './errors';
 import { atomicWriteFile, errnoCode, freePath, fsyncDir, io, ioError, timestamp } from './fsutil';
 import { LOCK_FILE, WriterLock, isPidAlive } from './lock';
 import { Snapshot, SnapshotHeader, SnapshotStore } from './snapshot';
-import { IDX_FILE, LOG_FILE, Term, TermLog } from './termLog';
+import { IDX_FILE, LOG_FILE, Term, TermLog, type NewTerm } from './termLog';
 
 export interface StoreLogger {
   info(msg: string): void;
@@ -245,7 +245,7 @@ export class StateDir {
   }
 
   /** Appends terms count+1, count+2, … in one write (+ fsync when durable). All or nothing. */
-  appendTerms(terms: Term[]): void {
+  appendTerms(terms: readonly NewTerm[]): void {
     this.writable().append(terms);
   }
 

@@ -36,6 +36,12 @@ export interface Term {
   digits: string;
 }
 
+/** A term to append: its digits as a string, or as ASCII bytes (what the block workers produce). */
+export interface NewTerm {
+  n: number;
+  digits: string | Uint8Array;
+}
+
 /**
  * Upper bound on the decimal digits of T(n): T(n) < 3.3·(2n−1)! < 3.3·(2n)^(2n).
  * A record claiming more is damaged; this keeps a flipped length byte from
@@ -92,7 +98,7 @@ export function isDigits(b: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-export function encodeRecords(terms: readonly Term[]): Buffer {
+export function encodeRecords(terms: readonly NewTerm[]): Buffer {
   let total = 0;
   for (const t of terms) total += RECORD_OVERHEAD + t.digits.length;
   const buf = Buffer.allocUnsafe(total);
@@ -102,7 +108,8 @@ export function encodeRecords(terms: readonly Term[]): Buffer {
     buf.writeUInt32LE(RECORD_MAGIC, p);
     buf.writeUInt32LE(t.n, p + 4);
     buf.writeUInt32LE(L, p + 8);
-    buf.write(t.digits, p + PREFIX, L, 'latin1');
+    if (typeof t.digits === 'string') buf.write(t.digits, p + PREFIX, L, 'latin1');
+    else buf.set(t.digits, p + PREFIX);
     buf.writeUInt32LE(crc32c(buf.subarray(p + 4, p + PREFIX + L)), p + PREFIX + L);
     p += RECORD_OVERHEAD + L;
   }
@@ -597,7 +604,7 @@ export class TermLog {
 
   // ---------------------------------------------------------------- writes
 
-  append(terms: readonly Term[]): void {
+  append(terms: readonly NewTerm[]): void {
     if (!this.writable) throw new Error('this state directory was opened read-only');
     if (terms.length === 0) return;
     let expect = this._count + 1;
@@ -607,7 +614,8 @@ export class TermLog {
       }
       // Only ASCII passes the byte-length test (any other character takes two or more UTF-8 bytes), so
       // the latin1 bytes checked below are the characters themselves.
-      if (typeof t.digits !== 'string' || t.digits.length === 0 || (t.digits.length > 1 && t.digits.charCodeAt(0) === 0x30) || Buffer.byteLength(t.digits, 'utf8') !== t.digits.length) {
+      const text = typeof t.digits === 'string';
+      if (!(text || t.digits instanceof Uint8Array) || t.digits.length === 0 || (t.digits.length > 1 && (text ? (t.digits as string).charCodeAt(0) : (t.digits as Uint8Array)[0]) === 0x30) || (text && Buffer.byteLength(t.digits as string, 'utf8') !== t.digits.length)) {
         throw new RangeError(`term ${t.n}: digits must be a decimal number without sign or leading zeros`);
       }
       if (t.digits.length > maxDigits(t.n) || t.n > U32_MAX) {

@@ -16,9 +16,9 @@ export interface BlockTask {
   readonly to: number;
   /** The most recent resumable state of this block (or the state it was resumed from). */
   latestState: Uint8Array | undefined;
-  readonly result: Promise<string[]>;
-  /** The digits once the block finished (undefined while running or if it failed). */
-  digits?: string[];
+  readonly result: Promise<Uint8Array[]>;
+  /** The digits (ASCII bytes) once the block finished (undefined while running or if it failed). */
+  digits?: Uint8Array[];
 }
 
 interface Running {
@@ -26,7 +26,7 @@ interface Running {
   id: number;
   worker: Worker;
   splitRequested: boolean;
-  resolve: (digits: string[]) => void;
+  resolve: (digits: Uint8Array[]) => void;
   reject: (e: Error) => void;
 }
 
@@ -75,7 +75,7 @@ export class BlockPool {
 
   compute(from: number, to: number, resume?: Uint8Array): BlockTask {
     let running!: Running;
-    const result = new Promise<string[]>((resolve, reject) => {
+    const result = new Promise<Uint8Array[]>((resolve, reject) => {
       running = {
         task: undefined as unknown as BlockTask,
         id: this.nextId++,

@@ -15,11 +15,14 @@ const splitRequest = new Int32Array((workerData as BlockWorkerData).split);
 const compute = createBlockComputer();
 
 function post(msg: BlockResult): void {
-  // A block's state (tens of MB for large n, mostly finished terms) moves to the job thread instead of
-  // being copied: serialize() gives it a buffer of its own.
-  const state = msg.type === 'state' || msg.type === 'split' ? msg.state : undefined;
-  const own = state !== undefined && state.byteOffset === 0 && state.byteLength === state.buffer.byteLength && state.buffer instanceof ArrayBuffer;
-  port.postMessage(msg, own ? [state.buffer as ArrayBuffer] : []);
+  // A block's terms and its state (tens of MB for large n) move to the job thread instead of being
+  // copied: each has an ArrayBuffer of its own.
+  const buffers = msg.type === 'result' ? msg.digits : msg.type === 'state' || msg.type === 'split' ? [msg.state] : [];
+  port.postMessage(msg, buffers.filter(ownsBuffer).map((b) => b.buffer as ArrayBuffer));
+}
+
+function ownsBuffer(b: Uint8Array): boolean {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
 }
 
 port.on('message', (req: BlockRequest) => {

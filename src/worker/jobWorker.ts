@@ -78,7 +78,7 @@ async function main(): Promise<void> {
       lastCheckpoint = performance.now();
       post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payloadBytes, ms: lastCheckpoint - t0, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
     };
-    const commit = (from: number, digits: string[]) => {
+    const commit = (from: number, digits: Uint8Array[]) => {
       const terms = engine.acceptBlock(from, digits);
       store.appendTerms(terms);
       post({ type: 'committed', from, to: from + terms.length - 1, done: engine.done });
@@ -189,7 +189,7 @@ async function main(): Promise<void> {
           plannedUpTo = engine.done;
           continue;
         }
-        const result = await new Promise<{ digits: string[] } | { stop: StopReason }>((resolve, reject) => {
+        const result = await new Promise<{ digits: Uint8Array[] } | { stop: StopReason }>((resolve, reject) => {
           wakeForStop = (stop) => resolve({ stop });
           if (stopSeen) resolve({ stop: stopSeen });
           head.result.then(
@@ -230,7 +230,7 @@ async function main(): Promise<void> {
 }
 
 /** Waits (bounded) for in-flight blocks to finish or stop; commits any that finished in order. */
-async function settleForStop(inflight: BlockTask[], engine: TangentEngine, commit: (from: number, digits: string[]) => void): Promise<void> {
+async function settleForStop(inflight: BlockTask[], engine: TangentEngine, commit: (from: number, digits: Uint8Array[]) => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), STOP_GRACE_MS)));
   await Promise.race([Promise.allSettled(inflight.map((t) => t.result)), deadline]);

@@ -148,7 +148,7 @@ describe('engine: state machine', () => {
         const d = digits[corruptN - from];
         // Change one digit in the middle: same length, wrong value.
         const i = Math.floor(d.length / 2);
-        digits[corruptN - from] = d.slice(0, i) + String((Number(d[i]) + 1) % 10) + d.slice(i + 1);
+        d[i] = 48 + ((d[i] - 48 + 1) % 10);
       }
       return digits;
     };

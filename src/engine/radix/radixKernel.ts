@@ -57,8 +57,8 @@ class RadixKernel {
     return this.k.limbsFor(leaves);
   }
 
-  /** The decimal digits of the pieces, in order (the first one's leading zeros removed). */
-  digits(pieces: readonly LimbPiece[]): string {
+  /** The decimal digits of the pieces, in order (the first one's leading zeros removed), as ASCII bytes in an ArrayBuffer of their own. */
+  digits(pieces: readonly LimbPiece[]): Uint8Array {
     let total = 0;
     for (const p of pieces) {
       if (!Number.isInteger(p.leaves) || p.leaves < 1 || p.leaves > MAX_PIECE_LEAVES) throw new RangeError(`a piece has 1..${MAX_PIECE_LEAVES} leaves (got ${p.leaves})`);
@@ -82,7 +82,7 @@ class RadixKernel {
     const bytes = new Uint8Array(this.k.memory.buffer, this.out, total);
     let first = 0;
     while (first < total - 1 && bytes[first] === 48) first++;
-    return Buffer.from(bytes.buffer, this.out + first, total - first).toString('latin1');
+    return bytes.slice(first);
   }
 }
 
@@ -91,8 +91,8 @@ function theRadixKernel(): RadixKernel {
   return (radix ??= new RadixKernel());
 }
 
-/** The decimal digits of consecutive pieces of one number (see LimbPiece), most significant first. */
-export function digitsOfPieces(pieces: readonly LimbPiece[]): string {
+/** The decimal digits (ASCII bytes) of consecutive pieces of one number (see LimbPiece), most significant first. */
+export function digitsOfPieces(pieces: readonly LimbPiece[]): Uint8Array {
   return theRadixKernel().digits(pieces);
 }
 
