@@ -115,6 +115,9 @@ async function writeStdout(args: Args): Promise<void> {
   }
 }
 
+/** Digits read back from the store per page of the export (a page of 256 terms of N = 16000 would be 20 MB). */
+const EXPORT_PAGE_DIGITS = 2_000_000;
+
 /**
  * Streams the output file while the job runs: terms are copied from the store as they are
  * committed into a temporary file, which is renamed over the target only once all `count`
@@ -153,7 +156,7 @@ class LiveOutput {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }
-      const page = await this.reader.readRangeBytes(next, Math.min(available, next + 255));
+      const page = await this.reader.readRangeBytes(next, Math.min(available, next + 255), EXPORT_PAGE_DIGITS);
       if (page.length === 0) throw new ExportError(`term ${next} could not be read back from the store`);
       yield* page;
       next += page.length;

@@ -84,11 +84,12 @@ export async function computeCommand(controller: JobController, args?: ComputeAr
 /** Streams stored terms from..to in pages, never holding all of them. */
 async function* storedTerms(controller: JobController, from: number, to: number): AsyncGenerator<TermBytes> {
   const reader = await controller.reader();
-  const PAGE = 256;
-  for (let n = from; n <= to; n += PAGE) {
-    const page = await reader.readRangeBytes(n, Math.min(to, n + PAGE - 1));
+  // Pages of up to 256 terms or 2 million digits, whichever comes first (memory stays bounded at large n).
+  for (let n = from; n <= to; ) {
+    const page = await reader.readRangeBytes(n, Math.min(to, n + 255), 2_000_000);
+    if (page.length === 0) return; // the log ended early (cut while reading)
     yield* page;
-    if (page.length < Math.min(to, n + PAGE - 1) - n + 1) return; // the log ended early (cut while reading)
+    n += page.length;
   }
 }
 

@@ -196,19 +196,23 @@ export class AsyncTermReader {
     return this.readRecords(from, to, (n, rec, L) => ({ n, digits: rec.toString('latin1', 12, 12 + L) }));
   }
 
-  /** readRange with each term's digits as ASCII bytes (a copy), for exports: no string is made of them. */
-  async readRangeBytes(from: number, to: number): Promise<TermBytes[]> {
-    return this.readRecords(from, to, (n, rec, L) => ({ n, bytes: Uint8Array.prototype.slice.call(rec, 12, 12 + L) }));
+  /**
+   * readRange with each term's digits as ASCII bytes (a copy), for exports: no string is made of them.
+   * Reading stops early (after at least one term) once `budget` digits are in hand, which bounds the
+   * memory of a page of large terms.
+   */
+  async readRangeBytes(from: number, to: number, budget = Infinity): Promise<TermBytes[]> {
+    return this.readRecords(from, to, (n, rec, L) => ({ n, bytes: Uint8Array.prototype.slice.call(rec, 12, 12 + L) }), budget);
   }
 
-  private async readRecords<T>(from: number, to: number, make: (n: number, record: Buffer, digits: number) => T): Promise<T[]> {
+  private async readRecords<T>(from: number, to: number, make: (n: number, record: Buffer, digits: number) => T, budget = Infinity): Promise<T[]> {
     if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1) {
       throw new RangeError(`readRange needs integers from >= 1 (got ${from}..${to})`);
     }
-    return this.serial(() => this.readRecordsNow(from, to, make));
+    return this.serial(() => this.readRecordsNow(from, to, make, budget));
   }
 
-  private async readRecordsNow<T>(from: number, to: number, make: (n: number, record: Buffer, digits: number) => T): Promise<T[]> {
+  private async readRecordsNow<T>(from: number, to: number, make: (n: number, record: Buffer, digits: number) => T, budget: number): Promise<T[]> {
     const available = await this.countNow();
     to = Math.min(to, available);
     if (to < from || !this.log || !this.idx) return [];
@@ -218,6 +222,7 @@ export class AsyncTermReader {
     const logSize = (await this.log.stat()).size;
     const w = new AsyncWindow(this.log, logSize);
     const out: T[] = [];
+    let digits = 0;
     for (let i = 0; i < got; i++) {
       const term = from + i;
       const off = ib.readUInt32LE(i * 8) + ib.readUInt32LE(i * 8 + 4) * 0x100000000;
@@ -228,6 +233,8 @@ export class AsyncTermReader {
       const rec = await w.get(off, RECORD_OVERHEAD + L);
       if (!rec || checkRecord(rec, term) !== null) break;
       out.push(make(term, rec, L));
+      digits += L;
+      if (digits >= budget) break;
     }
     return out;
   }
