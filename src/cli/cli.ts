@@ -119,26 +119,33 @@ async function writeStdout(args: Args): Promise<void> {
 const EXPORT_PAGE_DIGITS = 2_000_000;
 
 /**
- * Streams the output file while the job runs: terms are copied from the store as they are
- * committed into a temporary file, which is renamed over the target only once all `count`
- * terms are in it. If the job stops early, the temporary file is removed and the target untouched.
+ * Streams the output file while the job runs, into a temporary file which is renamed over the target
+ * only once all `count` terms are in it. If the job stops early, the temporary file is removed and the
+ * target untouched. Terms stored before the job opened are read back from the store; the terms it
+ * commits come with their 'committed' events (streamDigits), already durable when they arrive.
  */
 class LiveOutput {
-  private committed = 0;
+  /** Terms 1..stored may be read from the store (those there at the start, or committed without digits). */
+  private stored = 0;
+  private readonly streamed: { from: number; digits: Uint8Array[] }[] = [];
   private ended = false;
   private wake: (() => void) | undefined;
   readonly done: Promise<ExportResult>;
 
   constructor(
     private readonly args: Args,
-    private readonly reader: AsyncTermReader,
+    private readonly reader: Promise<AsyncTermReader>,
+    storedAtStart: number,
   ) {
+    this.stored = storedAtStart;
     this.done = exportTerms(this.terms(), args.out!, args.format);
     this.done.catch(() => undefined); // awaited by main()
   }
 
-  commit(upTo: number): void {
-    this.committed = Math.max(this.committed, upTo);
+  /** Terms from..to are durable; their digits, when the event brought them. */
+  commit(from: number, to: number, digits?: Uint8Array[]): void {
+    if (digits) this.streamed.push({ from, digits });
+    else this.stored = Math.max(this.stored, to);
     this.wake?.();
   }
 
@@ -148,18 +155,25 @@ class LiveOutput {
   }
 
   private async *terms(): AsyncGenerator<TermBytes> {
+    const count = this.args.count;
     let next = 1;
-    while (next <= this.args.count) {
-      const available = Math.min(this.committed, this.args.count);
-      if (next > available) {
-        if (this.ended) throw new ExportError(`the job stopped at term ${available}; ${this.args.out} was not written`);
-        await new Promise<void>((r) => (this.wake = r));
+    while (next <= count) {
+      const head = this.streamed[0];
+      if (head && head.from <= next) {
+        for (let i = next - head.from; i < head.digits.length && next <= count; i++) yield { n: next++, bytes: head.digits[i] };
+        this.streamed.shift();
         continue;
       }
-      const page = await this.reader.readRangeBytes(next, Math.min(available, next + 255), EXPORT_PAGE_DIGITS);
-      if (page.length === 0) throw new ExportError(`term ${next} could not be read back from the store`);
-      yield* page;
-      next += page.length;
+      const available = Math.min(this.stored, count);
+      if (next <= available) {
+        const page = await (await this.reader).readRangeBytes(next, Math.min(available, next + 255), EXPORT_PAGE_DIGITS);
+        if (page.length === 0) throw new ExportError(`term ${next} could not be read back from the store`);
+        yield* page;
+        next += page.length;
+        continue;
+      }
+      if (this.ended) throw new ExportError(`the job stopped at term ${next - 1}; ${this.args.out} was not written`);
+      await new Promise<void>((r) => (this.wake = r));
     }
   }
 }
@@ -167,7 +181,8 @@ class LiveOutput {
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const display = new ProgressDisplay(process.stderr.isTTY === true);
-  const runner = new JobRunner({ stateDir: args.state, target: args.count, checkpointIntervalMs: args.checkpointMs, parallelism: args.threads });
+  const liveOutput = args.out !== undefined && args.out !== '-';
+  const runner = new JobRunner({ stateDir: args.state, target: args.count, checkpointIntervalMs: args.checkpointMs, parallelism: args.threads, streamDigits: liveOutput });
   let signalExit = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalExit) return;
@@ -180,25 +195,22 @@ async function main(): Promise<number> {
 
   let output: LiveOutput | undefined;
   let outputFailure: unknown;
-  let opening: Promise<void> = Promise.resolve();
   runner.onEvent((e) => {
     switch (e.type) {
       case 'committed':
-        output?.commit(e.to);
+        output?.commit(e.from, e.to, e.digits);
         break;
       case 'opened':
-        if (args.out && args.out !== '-') {
-          const done = e.done;
-          opening = AsyncTermReader.open(args.state).then((reader) => {
-            output = new LiveOutput(args, reader);
-            output.commit(done);
-            // An unusable output path stops the job at once instead of after all the work.
-            output.done.catch((err: unknown) => {
-              if (!outputFailure && runner.running) {
-                outputFailure = err;
-                runner.pause();
-              }
-            });
+        if (liveOutput) {
+          const reader = AsyncTermReader.open(args.state);
+          reader.catch(() => undefined); // awaited (and reported) by the export, if it needs the store at all
+          output = new LiveOutput(args, reader, e.done);
+          // An unusable output path stops the job at once instead of after all the work.
+          output.done.catch((err: unknown) => {
+            if (!outputFailure && runner.running) {
+              outputFailure = err;
+              runner.pause();
+            }
           });
         }
         for (const r of e.recoveries) display.say(`recovered: ${r}`);
@@ -218,8 +230,8 @@ async function main(): Promise<number> {
   });
 
   const outcome = await runner.outcome;
-  await opening;
-  if (outcome.kind === 'stopped') output?.commit(outcome.progress.done);
+  // Every committed term came with an event; anything durable beyond them is read from the store.
+  if (outcome.kind === 'stopped') output?.commit(1, outcome.progress.done);
   output?.end();
   display.end();
   if (outcome.kind === 'failed') {

@@ -30,6 +30,9 @@ export interface JobWorkerData {
   blockWorkerScript: string;
   /** Memory limit for block workers, MB. */
   maxOldGenerationSizeMb?: number;
+  /** Send each committed block's digits with its 'committed' event (moved, not copied): a host that
+   *  writes them out as they come (the CLI's --out) then need not read them back from the store. */
+  streamDigits?: boolean;
 }
 
 export interface ProgressInfo {
@@ -52,7 +55,8 @@ export type JobWorkerEvent =
   | { type: 'log'; level: 'info' | 'warn'; message: string }
   | { type: 'progress'; progress: ProgressInfo }
   /** Terms from..to are durable in the store (appended and fsynced). */
-  | { type: 'committed'; from: number; to: number; done: number }
+  /** Terms from..to are durable. `digits` (ASCII, one array per term) only when streamDigits was asked for. */
+  | { type: 'committed'; from: number; to: number; done: number; digits?: Uint8Array[] }
   | { type: 'checkpoint'; generation: number; position: number; bytes: number; ms: number; /** Blocks in progress it holds, "from..to". */ blocks: string[] }
   | { type: 'stopped'; reason: StopReason; progress: ProgressInfo }
   | { type: 'failed'; code: string; message: string };

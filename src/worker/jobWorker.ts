@@ -81,7 +81,12 @@ async function main(): Promise<void> {
     const commit = (from: number, digits: Uint8Array[]) => {
       const terms = engine.acceptBlock(from, digits);
       store.appendTerms(terms);
-      post({ type: 'committed', from, to: from + terms.length - 1, done: engine.done });
+      const event: JobWorkerEvent = { type: 'committed', from, to: from + terms.length - 1, done: engine.done };
+      if (data.streamDigits) {
+        // The block's buffers are ours alone (moved here from its thread) and already copied into the log.
+        event.digits = digits;
+        port.postMessage(event, digits.filter((d) => d.byteOffset === 0 && d.byteLength === d.buffer.byteLength).map((d) => d.buffer as ArrayBuffer));
+      } else post(event);
       tracker.record(performance.now(), engine.done);
       maybeProgress();
     };

@@ -20,6 +20,8 @@ export interface JobOptions {
   maxOldGenerationSizeMb?: number;
   /** Directory holding jobWorker.js and blockWorker.js. Default: this file's directory. */
   workerDir?: string;
+  /** Committed terms' digits come with their 'committed' events (see JobWorkerData.streamDigits). */
+  streamDigits?: boolean;
 }
 
 export type JobOutcome =
@@ -48,6 +50,7 @@ export class JobRunner {
       control: this.control.buffer as SharedArrayBuffer,
       blockWorkerScript: path.join(dir, 'blockWorker.js'),
       maxOldGenerationSizeMb: memory,
+      streamDigits: options.streamDigits ?? false,
     };
     this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, resourceLimits: { maxOldGenerationSizeMb: memory } });
 
