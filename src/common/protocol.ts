@@ -1,4 +1,5 @@
 // Every message that crosses a thread or webview boundary, declared once and used by both sides.
+import type { MessagePort } from 'node:worker_threads';
 
 // ---------------------------------------------------------------------------------------------
 // Job runner (host thread) ⇄ job worker (worker_threads)
@@ -26,10 +27,11 @@ export interface JobWorkerData {
   parallelism: number;
   /** SharedArrayBuffer of CONTROL_BYTES holding the control words (ControlSlot). */
   control: SharedArrayBuffer;
-  /** Path of the block worker script (next to the job worker in dist/). */
-  blockWorkerScript: string;
-  /** Memory limit for block workers, MB. */
-  maxOldGenerationSizeMb?: number;
+  /**
+   * The block threads, one port each (the host starts them together with this worker, so that they
+   * boot while it opens the store), with each thread's split word (see BlockWorkerData).
+   */
+  blockThreads: { port: MessagePort; split: SharedArrayBuffer }[];
   /** Send each committed block's digits with its 'committed' event (moved, not copied): a host that
    *  writes them out as they come (the CLI's --out) then need not read them back from the store. */
   streamDigits?: boolean;
@@ -70,10 +72,13 @@ export interface BlockWorkerData {
   control: SharedArrayBuffer;
   /** This thread's own Int32 word (SPLIT_BYTES): the id of a running block the job worker asks to split, or 0. */
   split: SharedArrayBuffer;
+  /** Its channel to the job worker: BlockRequests in, BlockResults out. */
+  port: MessagePort;
 }
 
 export const SPLIT_BYTES = 4;
-export type BlockRequest = { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array };
+/** 'exit': the job is over; the thread ends (the job worker sees its port close). */
+export type BlockRequest = { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array } | { type: 'exit' };
 export type BlockResult =
   /** The block's terms as ASCII digits, each in an ArrayBuffer of its own (moved, not copied). */
   | { type: 'result'; id: number; from: number; digits: Uint8Array[]; ms: number }

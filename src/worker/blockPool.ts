@@ -1,10 +1,14 @@
-// Runs blocks on a set of worker threads (one block per thread at a time). Blocks are independent
-// and deterministic; a running block reports its resumable state when the job worker asks for it
+// Runs blocks on a set of worker threads (one block per thread at a time), reached through message
+// ports (the host starts the threads; see JobWorkerData.blockThreads). Blocks are independent and
+// deterministic; a running block reports its resumable state when the job worker asks for it
 // (through the control words), so each checkpoint holds fresh block states and killing everything
 // mid-block loses at most one checkpoint interval of work. At the end of a job, a thread with nothing
 // left to do can be given the bottom of a running block (requestSplit), instead of waiting for it.
-import { Worker } from 'node:worker_threads';
-import { SPLIT_BYTES, type BlockRequest, type BlockResult, type BlockWorkerData } from '../common/protocol';
+import type { MessagePort } from 'node:worker_threads';
+import type { BlockRequest, BlockResult } from '../common/protocol';
+
+/** How long close() waits for the threads to end. */
+const CLOSE_WAIT_MS = 5000;
 
 export class PoolStopped extends Error {
   override name = 'PoolStopped';
@@ -24,7 +28,7 @@ export interface BlockTask {
 interface Running {
   task: BlockTask;
   id: number;
-  worker: Worker;
+  worker: MessagePort;
   splitRequested: boolean;
   resolve: (digits: Uint8Array[]) => void;
   reject: (e: Error) => void;
@@ -40,36 +44,34 @@ export interface PoolEvents {
 }
 
 export class BlockPool {
-  private readonly idle: Worker[] = [];
-  private readonly queue: { req: BlockRequest; running: Running }[] = [];
+  private readonly idle: MessagePort[] = [];
+  private readonly queue: { req: BlockRequest & { type: 'compute' }; running: Running }[] = [];
   private readonly running = new Map<number, Running>();
-  private readonly workers: Worker[] = [];
-  private readonly splitWords = new Map<Worker, Int32Array>();
+  private readonly ports: MessagePort[] = [];
+  private readonly splitWords = new Map<MessagePort, Int32Array>();
+  private readonly gone: Promise<void>[] = [];
   private nextId = 1;
   private closed = false;
 
   constructor(
-    script: string,
-    size: number,
-    control: SharedArrayBuffer,
+    threads: readonly { port: MessagePort; split: SharedArrayBuffer }[],
     private readonly log: (message: string) => void,
-    maxOldGenerationSizeMb?: number,
     private readonly events: PoolEvents = {},
   ) {
-    for (let i = 0; i < size; i++) {
-      const split = new SharedArrayBuffer(SPLIT_BYTES);
-      const workerData: BlockWorkerData = { control, split };
-      const w = new Worker(script, { workerData, resourceLimits: maxOldGenerationSizeMb ? { maxOldGenerationSizeMb } : undefined });
-      this.splitWords.set(w, new Int32Array(split));
-      w.on('message', (msg: BlockResult) => this.onMessage(w, msg));
-      w.on('error', (e: Error & { code?: string }) =>
-        this.failAll(e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(`a block worker ran out of memory (limit ${maxOldGenerationSizeMb} MB)`) : e),
+    for (const { port, split } of threads) {
+      this.splitWords.set(port, new Int32Array(split));
+      port.on('message', (msg: BlockResult) => this.onMessage(port, msg));
+      // A thread that ends (a crash; the host reports why) closes its port.
+      this.gone.push(
+        new Promise<void>((resolve) =>
+          port.once('close', () => {
+            if (!this.closed) this.failAll(new Error('a block worker exited unexpectedly'));
+            resolve();
+          }),
+        ),
       );
-      w.on('exit', (code) => {
-        if (!this.closed) this.failAll(new Error(`a block worker exited unexpectedly (code ${code})`));
-      });
-      this.workers.push(w);
-      this.idle.push(w);
+      this.ports.push(port);
+      this.idle.push(port);
     }
   }
 
@@ -79,7 +81,7 @@ export class BlockPool {
       running = {
         task: undefined as unknown as BlockTask,
         id: this.nextId++,
-        worker: undefined as unknown as Worker,
+        worker: undefined as unknown as MessagePort,
         splitRequested: false,
         resolve: (digits) => {
           running.task.digits = digits;
@@ -131,7 +133,7 @@ export class BlockPool {
     }
   }
 
-  private onMessage(w: Worker, msg: BlockResult): void {
+  private onMessage(w: MessagePort, msg: BlockResult): void {
     const r = this.running.get(msg.id);
     switch (msg.type) {
       case 'state':
@@ -176,10 +178,19 @@ export class BlockPool {
     this.queue.length = 0;
   }
 
-  /** Stops every thread; blocks in flight reject (their latest state stays on their task). */
+  /**
+   * Ends every thread; blocks in flight reject (their latest state stays on their task). A thread in the
+   * middle of a term ends after it (a pause or cancel has stopped its block by then); resolves once all
+   * are gone, or after CLOSE_WAIT_MS (the host terminates what is left when the job worker ends).
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.failAll(new PoolStopped('the block pool was closed'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    const exit: BlockRequest = { type: 'exit' };
+    for (const port of this.ports) port.postMessage(exit);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.gone), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
+    for (const port of this.ports) port.close();
   }
 }

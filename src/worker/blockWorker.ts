@@ -9,9 +9,11 @@ import { lowerThreadPriority } from './threadPriority';
 
 if (!parentPort) throw new Error('blockWorker must run in a worker thread');
 lowerThreadPriority();
-const port = parentPort;
-const control = new Int32Array((workerData as BlockWorkerData).control);
-const splitRequest = new Int32Array((workerData as BlockWorkerData).split);
+// The host starts this thread; the job worker drives it through its own port.
+const data = workerData as BlockWorkerData;
+const port = data.port;
+const control = new Int32Array(data.control);
+const splitRequest = new Int32Array(data.split);
 const compute = createBlockComputer();
 
 function post(msg: BlockResult): void {
@@ -26,6 +28,10 @@ function ownsBuffer(b: Uint8Array): boolean {
 }
 
 port.on('message', (req: BlockRequest) => {
+  if (req.type === 'exit') {
+    port.close();
+    process.exit(0);
+  }
   const started = performance.now();
   // Requests made before this block started are not for it: its starting state is already known.
   let answered = Atomics.load(control, ControlSlot.StateRequest);

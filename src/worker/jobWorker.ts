@@ -122,11 +122,8 @@ async function main(): Promise<void> {
       stateRequest = { waiting: new Set(running), timer: setTimeout(answerStateRequest, STATE_WAIT_MS) };
     };
     const blockPool = new BlockPool(
-      data.blockWorkerScript,
-      Math.max(1, data.parallelism),
-      data.control,
+      data.blockThreads,
       (m) => post({ type: 'log', level: 'warn', message: m }),
-      data.maxOldGenerationSizeMb,
       {
         onTaskUpdate: (task) => {
           if (stateRequest?.waiting.delete(task) && stateRequest.waiting.size === 0) answerStateRequest();

@@ -2,9 +2,9 @@
 // way a worker can end (stop, error, out of memory, crash) into exactly one outcome — never a hang.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { releaseLockIfToken } from '../store/lock';
-import { CONTROL_BYTES, ControlSlot, ControlState, type JobWorkerData, type JobWorkerEvent, type JobWorkerRequest, type ProgressInfo, type StopReason } from '../common/protocol';
+import { CONTROL_BYTES, ControlSlot, ControlState, SPLIT_BYTES, type BlockWorkerData, type JobWorkerData, type JobWorkerEvent, type JobWorkerRequest, type ProgressInfo, type StopReason } from '../common/protocol';
 
 export interface JobOptions {
   stateDir: string;
@@ -33,6 +33,8 @@ export const DEFAULT_MEMORY_MB = 1024;
 
 export class JobRunner {
   private readonly worker: Worker;
+  /** The block threads: started here, next to the job worker, so that they boot while it opens the store. */
+  private readonly blockWorkers: Worker[] = [];
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
   private readonly listeners = new Set<(e: JobWorkerEvent) => void>();
   private settled = false;
@@ -41,18 +43,36 @@ export class JobRunner {
   constructor(readonly options: JobOptions) {
     const dir = options.workerDir ?? __dirname;
     const memory = options.maxOldGenerationSizeMb ?? DEFAULT_MEMORY_MB;
+    const parallelism = Math.max(1, options.parallelism ?? Math.min(2, os.availableParallelism()));
+    const control = this.control.buffer as SharedArrayBuffer;
+    // Each block thread talks to the job worker over a channel of its own; a crash is reported here
+    // (the job worker only sees the thread's port close), and named in the job's failure.
+    let blockFailure: { code: string; message: string } | undefined;
+    const blockThreads: JobWorkerData['blockThreads'] = [];
+    for (let i = 0; i < parallelism; i++) {
+      const { port1, port2 } = new MessageChannel();
+      const blockData: BlockWorkerData = { control, split: new SharedArrayBuffer(SPLIT_BYTES), port: port2 };
+      const w = new Worker(path.join(dir, 'blockWorker.js'), { workerData: blockData, transferList: [port2], resourceLimits: { maxOldGenerationSizeMb: memory } });
+      w.on('error', (err: Error & { code?: string }) => {
+        blockFailure ??=
+          err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? { code: 'OUT_OF_MEMORY', message: `a block worker ran out of memory (limit ${memory} MB); raise the worker memory limit` }
+            : { code: 'WORKER_ERROR', message: `a block worker crashed: ${err.message}` };
+      });
+      this.blockWorkers.push(w);
+      blockThreads.push({ port: port1, split: blockData.split });
+    }
     const data: JobWorkerData = {
       stateDir: options.stateDir,
       target: options.target,
       checkpointIntervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_MS,
       durable: options.durable ?? true,
-      parallelism: options.parallelism ?? Math.max(1, Math.min(2, os.availableParallelism())),
-      control: this.control.buffer as SharedArrayBuffer,
-      blockWorkerScript: path.join(dir, 'blockWorker.js'),
-      maxOldGenerationSizeMb: memory,
+      parallelism,
+      control,
+      blockThreads,
       streamDigits: options.streamDigits ?? false,
     };
-    this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, resourceLimits: { maxOldGenerationSizeMb: memory } });
+    this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, transferList: blockThreads.map((t) => t.port), resourceLimits: { maxOldGenerationSizeMb: memory } });
 
     let lockToken: string | undefined;
     this.outcome = new Promise<JobOutcome>((resolve) => {
@@ -69,7 +89,7 @@ export class JobRunner {
         if (e.type === 'opened') lockToken = e.lockToken;
         for (const l of this.listeners) l(e);
         if (e.type === 'stopped') last = { kind: 'stopped', reason: e.reason, progress: e.progress };
-        else if (e.type === 'failed') last = { kind: 'failed', code: e.code, message: e.message };
+        else if (e.type === 'failed') last = { kind: 'failed', ...(blockFailure ?? { code: e.code, message: e.message }) };
         if (last) void this.worker.terminate();
       });
       this.worker.on('error', (err: Error & { code?: string }) => {
@@ -80,6 +100,8 @@ export class JobRunner {
         }
       });
       this.worker.on('exit', (code) => {
+        // The job worker ends its block threads before its last event; any left (it crashed) go now.
+        for (const w of this.blockWorkers) void w.terminate();
         // A worker that died without closing its store leaves its lock behind, under our own pid.
         if (lockToken) {
           try {
@@ -119,6 +141,6 @@ export class JobRunner {
 
   /** Hard stop (no checkpoint): for disposal when the host is going away. */
   async terminate(): Promise<void> {
-    await this.worker.terminate();
+    await Promise.all([this.worker.terminate(), ...this.blockWorkers.map((w) => w.terminate())]);
   }
 }

@@ -146,8 +146,8 @@ describe('CLI', function () {
     const out = path.join(dir, 'b.txt');
     const host = os.hostname().replace(/[^A-Za-z0-9-]/g, '_') || 'host';
     const ours = (name: string) => name.startsWith('.b.txt.') && name.endsWith('.tmp');
-    const child = spawn(process.execPath, [CLI, '--count', '3000', '--state', path.join(dir, 'state'), '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
-    await waitForStderr(child, /computing 3000 terms/);
+    const child = spawn(process.execPath, [CLI, '--count', '6000', '--state', path.join(dir, 'state'), '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await waitForStderr(child, /computing 6000 terms/);
     await new Promise((r) => setTimeout(r, 400)); // the output file is being written by now
     child.kill('SIGKILL');
     await exited(child);
@@ -158,7 +158,7 @@ describe('CLI', function () {
     const live = `.b.txt.${host}.${process.pid}.x1.tmp`;
     const otherHost = `.b.txt.some-other-host.${child.pid}.x2.tmp`;
     for (const name of [live, otherHost]) fs.writeFileSync(path.join(dir, name), 'in progress elsewhere');
-    const r = runCli(['--count', '3000', '--state', path.join(dir, 'state'), '--out', out]);
+    const r = runCli(['--count', '6000', '--state', path.join(dir, 'state'), '--out', out]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /removed 1 temporary file\(s\) that killed runs had left next to/);
     assert.deepEqual(fs.readdirSync(dir).filter(ours).sort(), [live, otherHost].sort());
@@ -208,8 +208,8 @@ describe('CLI', function () {
       this.timeout(120000);
       const dir = tmpDir(signal);
       const state = path.join(dir, 'state');
-      const child = spawn(process.execPath, [CLI, '--count', '3000', '--state', state], { stdio: ['ignore', 'ignore', 'pipe'] });
-      await waitForStderr(child, /\d+\/3000 terms/);
+      const child = spawn(process.execPath, [CLI, '--count', '6000', '--state', state], { stdio: ['ignore', 'ignore', 'pipe'] });
+      await waitForStderr(child, /\d+\/6000 terms/);
       await new Promise((r) => setTimeout(r, 400));
       const gone = exited(child);
       let stderr = '';
@@ -217,7 +217,7 @@ describe('CLI', function () {
       child.kill(signal);
       const { code: exitCode } = await gone;
       assert.equal(exitCode, code, stderr);
-      const m = /stopped at term (\d+) of 3000/.exec(stderr);
+      const m = /stopped at term (\d+) of 6000/.exec(stderr);
       assert.ok(m, stderr);
       const stoppedAt = Number(m[1]);
       const s = StateDir.open(state, { mode: 'read' });
