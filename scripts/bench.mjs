@@ -5,7 +5,7 @@
 // For each N, in one run on this machine:
 //   engine      T(1..N) in-process on one thread, verified (no disk), wall time
 //   e2e         `tangent-numbers --count N --out b-file` from an empty state dir, default checkpoints (5 s)
-//   e2e-none    the same with checkpoints and fsync off (--checkpoint-interval 0): the overhead baseline
+//   e2e-none    the same without snapshots (--checkpoint-interval 0; appends are still fsynced): the overhead baseline
 //   resume      time from starting a job that is 90% done to its first new durable term
 //   gp          PARI/GP writing the same b-file (bernvec), when `gp` is installed; ratio = e2e / gp
 // Peak RSS of child processes is read from /proc/<pid>/status (VmHWM). Results: bench-results/.
