@@ -4,7 +4,9 @@ import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { JobWorkerEvent } from '../../src/common/protocol';
+import { MessageChannel } from 'node:worker_threads';
+import { SPLIT_BYTES, type BlockRequest, type JobWorkerEvent } from '../../src/common/protocol';
+import { BlockPool, PoolStopped } from '../../src/worker/blockPool';
 import { StateDir } from '../../src/store';
 import { PiCache } from '../../src/engine/bigmath';
 import { ZetaBlock } from '../../src/engine/tangent';
@@ -239,5 +241,36 @@ describe('runner (worker threads)', function () {
     const outcome = await new JobRunner({ stateDir: dir, target: 10, workerDir: WORKER_DIR }).outcome;
     assert.equal(outcome.kind === 'failed' && outcome.code, 'FOREIGN');
     assert.deepEqual(fs.readdirSync(dir), ['thesis.tex']);
+  });
+});
+
+describe('block pool (message ports to the block threads)', () => {
+  it('a block thread that goes away fails its running block and the queued ones, and close() does not wait for it', async () => {
+    // The pool only sees a thread through its port: the far end closing is how a crash shows.
+    const { port1, port2 } = new MessageChannel();
+    const pool = new BlockPool([{ port: port1, split: new SharedArrayBuffer(SPLIT_BYTES) }], () => undefined);
+    const asked: BlockRequest[] = [];
+    port2.on('message', (req: BlockRequest) => asked.push(req));
+    const running = pool.compute(100, 120);
+    const queued = pool.compute(121, 140);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(asked.map((r) => r.type === 'compute' && `${r.from}..${r.to}`), ['100..120'], 'one block per thread');
+    port2.close();
+    await assert.rejects(running.result, /a block worker exited unexpectedly/);
+    await assert.rejects(queued.result, /a block worker exited unexpectedly/);
+    const started = performance.now();
+    await pool.close();
+    assert.ok(performance.now() - started < 1000, 'close() returns at once when the thread is already gone');
+  });
+
+  it('close() asks every thread to exit and returns once their ports close', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const pool = new BlockPool([{ port: port1, split: new SharedArrayBuffer(SPLIT_BYTES) }], () => undefined);
+    port2.on('message', (req: BlockRequest) => {
+      if (req.type === 'exit') port2.close();
+    });
+    const task = pool.compute(200, 210);
+    await pool.close();
+    await assert.rejects(task.result, PoolStopped);
   });
 });
