@@ -5,7 +5,8 @@
 // For each N, in one run on this machine:
 //   engine      T(1..N) in-process on one thread, verified (no disk), wall time
 //   e2e         `tangent-numbers --count N --out b-file` from an empty state dir, default checkpoints (5 s)
-//   e2e-none    the same without snapshots (--checkpoint-interval 0; appends are still fsynced): the overhead baseline
+//   e2e-none    the same without snapshots (--checkpoint-interval 0; appends are still fsynced): the overhead
+//               baseline, run alternately with e2e; the overhead is the median of the pairs' differences
 //   resume      time from starting a job that is 90% done to its first new durable term
 //   gp          PARI/GP writing the same b-file (bernvec), when `gp` is installed; ratio = e2e / gp
 // Peak RSS of child processes is read from /proc/<pid>/status (VmHWM). Results: bench-results/.
@@ -119,15 +120,25 @@ for (const n of sizes) {
     fs.rmSync(path.join(tmpRoot, name), { recursive: true, force: true });
     return path.join(tmpRoot, name);
   };
-  const a = await fastest(() => measure(process.execPath, [cli, '--count', String(n), '--state', fresh(`e2e-${n}`), '--out', outA]));
+  const e2e = () => measure(process.execPath, [cli, '--count', String(n), '--state', fresh(`e2e-${n}`), '--out', outA]);
+  const none = () => measure(process.execPath, [cli, '--count', String(n), '--state', fresh(`none-${n}`), '--out', path.join(tmpRoot, `none-${n}.txt`), '--checkpoint-interval', '0']);
+  let a;
+  if (full) {
+    // With and without checkpoints in alternation, so that a drift of the machine's speed hits both
+    // alike; the overhead is the median of the pairs' differences (a difference of two fastest runs
+    // taken minutes apart mostly measured the machine).
+    const pairs = [];
+    for (let i = 0; i < repeat && (i === 0 || pairs[0][0].seconds < 10); i++) pairs.push([await e2e(), await none()]);
+    a = { seconds: Math.min(...pairs.map(([x]) => x.seconds)), peakMb: Math.max(...pairs.map(([x]) => x.peakMb)) };
+    row.noneS = Math.min(...pairs.map(([, y]) => y.seconds));
+    const overheads = pairs.map(([x, y]) => (100 * (x.seconds - y.seconds)) / y.seconds).sort((p, q) => p - q);
+    row.overheadPct = overheads[Math.floor((overheads.length - 1) / 2)];
+    row.resumeS = await resumeSeconds(n);
+  } else {
+    a = await fastest(e2e);
+  }
   row.e2eS = a.seconds;
   row.peakMb = a.peakMb;
-  if (full) {
-    const b = await fastest(() => measure(process.execPath, [cli, '--count', String(n), '--state', fresh(`none-${n}`), '--out', path.join(tmpRoot, `none-${n}.txt`), '--checkpoint-interval', '0']));
-    row.noneS = b.seconds;
-    row.overheadPct = (100 * (a.seconds - b.seconds)) / b.seconds;
-    row.resumeS = await resumeSeconds(n);
-  }
   if (hashes[String(n)]) row.matchesReference = sha256(outA) === hashes[String(n)].sha256;
   if (hasGp) {
     const outG = path.join(tmpRoot, `gp-${n}.txt`);
