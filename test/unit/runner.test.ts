@@ -227,12 +227,18 @@ describe('runner (worker threads)', function () {
     storedTerms(dir).slice(0, 500).forEach((d, i) => assert.equal(d, REFERENCE[i]));
   });
 
-  it('a memory limit that is too small ends with a clear out-of-memory error', async () => {
-    const dir = tmpState();
-    const runner = new JobRunner({ stateDir: dir, target: 8000, workerDir: WORKER_DIR, maxOldGenerationSizeMb: 6 });
-    const outcome = await runner.outcome;
-    assert.equal(outcome.kind, 'failed');
-    assert.match(outcome.kind === 'failed' ? outcome.message : '', /out of memory \(limit 6 MB\)/);
+  it('a memory limit too small for the job thread ends at once with a clear out-of-memory error', async () => {
+    const outcome = await new JobRunner({ stateDir: tmpState(), target: 100, workerDir: WORKER_DIR, maxOldGenerationSizeMb: 3 }).outcome;
+    assert.equal(outcome.kind === 'failed' && outcome.code, 'OUT_OF_MEMORY');
+    assert.match(outcome.kind === 'failed' ? outcome.message : '', /ran out of memory \(limit 3 MB\)/);
+  });
+
+  it('a block thread that runs out of memory ends the job with a clear error naming it', async () => {
+    // Terms travel as bytes outside the JS heap, so a block thread outgrows 6 MB only from n ≈ 7500 on
+    // (its BigInts); the target is set far beyond that, and the host reports the thread's own error.
+    const outcome = await new JobRunner({ stateDir: tmpState(), target: 20000, workerDir: WORKER_DIR, maxOldGenerationSizeMb: 6 }).outcome;
+    assert.equal(outcome.kind === 'failed' && outcome.code, 'OUT_OF_MEMORY');
+    assert.match(outcome.kind === 'failed' ? outcome.message : '', /a block worker ran out of memory \(limit 6 MB\)/);
   });
 
   it('a foreign directory is refused with its reason, and nothing is written', async () => {

@@ -2,7 +2,8 @@
 // (./kernel.as.ts). V8 multiplies 50–200 kbit numbers with Toom-Cook or its own FFT, 3–4× slower
 // than GMP; this is 1.5–2.2× faster than V8 there, and a factor whose spectrum is cached (4π², 2^(s+g)/10^D, the
 // digit tree's powers of five) saves a third more. Transform sizes are 2^k or 3·2^k points, so a
-// product never pays for more than 4/3 of the points it needs.
+// product never pays for more than 4/3 of the points it needs. Operands and results are BigInts (as hex,
+// in and out), or u32 limbs left in the kernel's memory (FixedFactor.timesInto: the digit tree's products).
 //
 // Exactness: every coefficient of the convolution is an integer, and the computed one is rounded to
 // it. Percival's bound (Brent & Zimmermann, Modern Computer Arithmetic, §3.3) limits the error of an
