@@ -3,7 +3,8 @@
 // through which these tests start jobs and run the in-host suites (test/integration/export.bridged.ts,
 // view.bridged.ts) at the right moment; everything the user sees is read from the workbench's DOM.
 //
-// One window (dark theme) runs the tests in order, sharing its job: 500 terms, then 4000, then 4400.
+// One window (dark theme) runs the tests in order, sharing its job: 500 terms, then 4000, then 6000 (an
+// extension long enough that an export lands while it runs).
 // A second window (light theme) reopens the same folder, user data and browser profile.
 // Artifacts: test-artifacts/terms-view-{dark,light}.png, test-artifacts/perf.json, failure screenshots.
 import * as assert from 'node:assert/strict';
@@ -820,18 +821,18 @@ describe('Terms view and export in the real workbench (code-server)', function (
     it('exports the finished prefix while a job runs, and the notification says so', async function () {
       this.timeout(180_000);
       await bridge.exec('notifications.clearAll');
-      await bridge.exec('tangentNumbers.compute', { count: 4400, mode: 'extend' });
-      const running = await bridge.waitJob({ states: ['running'], minDone: 4000, target: 4400 });
+      await bridge.exec('tangentNumbers.compute', { count: 6000, mode: 'extend' });
+      const running = await bridge.waitJob({ states: ['running'], minDone: 4000, target: 6000 });
       assert.equal(running.state, 'running');
       const file = path.join(exportsDir, 'while-running.txt');
       await toastQuiet();
       const r = await bridge.exec<{ file: string; terms: number }>('tangentNumbers.export', { format: 'bfile', file });
       const text = await session!.waitForNotification(/exported \d+ terms to .*while-running\.txt/);
-      const after = await bridge.waitJob({ states: ['done'], minDone: 4400, timeoutMs: 120_000 });
-      report('exportWhileRunning', { exportedTerms: r.terms, target: 4400, notification: text });
-      assert.equal(after.done, 4400);
-      assert.ok(r.terms >= 4000 && r.terms < 4400, `exported ${r.terms} terms while the job ran`);
-      assert.match(text, new RegExp(`exported ${r.terms} terms to .*The job is still running: this is the finished prefix \\(${r.terms} of 4400 terms\\)\\.`));
+      const after = await bridge.waitJob({ states: ['done'], minDone: 6000, timeoutMs: 120_000 });
+      report('exportWhileRunning', { exportedTerms: r.terms, target: 6000, notification: text });
+      assert.equal(after.done, 6000);
+      assert.ok(r.terms >= 4000 && r.terms < 6000, `exported ${r.terms} terms while the job ran`);
+      assert.match(text, new RegExp(`exported ${r.terms} terms to .*The job is still running: this is the finished prefix \\(${r.terms} of 6000 terms\\)\\.`));
       // The file is exactly the prefix: its first 4000 lines are the PARI/GP b-file, then n = 4001.. in order.
       const data = fs.readFileSync(file);
       let pos = 0;
@@ -856,19 +857,19 @@ describe('Terms view and export in the real workbench (code-server)', function (
     });
 
     it('shows the stored job and saves a screenshot of the view (finished job, one expanded row)', async function () {
-      const job = await bridge.waitJob({ states: ['done'], minDone: 4400, timeoutMs: 30_000 });
-      assert.equal(job.done, 4400);
-      assert.equal(job.target, 4400);
+      const job = await bridge.waitJob({ states: ['done'], minDone: 6000, timeoutMs: 30_000 });
+      assert.equal(job.done, 6000);
+      assert.equal(job.target, 6000);
       const t0 = Date.now();
       await session!.runCommand('Tangent Numbers: Show Terms');
       const sample = await firstPaint(t0);
-      report('firstPaintInANewWindow', { terms: 4400, ...sample });
+      report('firstPaintInANewWindow', { terms: 6000, ...sample });
       assert.ok(sample.fromContentStartMs <= FIRST_PAINT_BUDGET_MS, `first rows ${sample.fromContentStartMs} ms after the document started`);
       await view.waitForRows();
       const inner = await view.inner();
       assert.equal(await view.frame.locator('body').getAttribute('data-vscode-theme-id'), 'Default Light Modern');
       assert.equal(await view.frame.locator('body').getAttribute('data-vscode-theme-kind'), 'vscode-light');
-      await view.frame.locator('#job-counts', { hasText: '4,400 / 4,400 terms' }).waitFor();
+      await view.frame.locator('#job-counts', { hasText: '6,000 / 6,000 terms' }).waitFor();
       await view.jumpTo(3000);
       const full = await view.expand(3000);
       assert.equal(sha256(full), big.get(3000)!.sha256);
