@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BlockStopped, createBlockComputer } from '../engine/engine';
 import { ControlSlot, ControlState, type BlockRequest, type BlockResult, type BlockWorkerData } from '../common/protocol';
 import { lowerThreadPriority } from './threadPriority';
+import { movableBuffers } from './transfer';
 
 if (!parentPort) throw new Error('blockWorker must run in a worker thread');
 lowerThreadPriority();
@@ -20,11 +21,7 @@ function post(msg: BlockResult): void {
   // A block's terms and its state (tens of MB for large n) move to the job thread instead of being
   // copied: each has an ArrayBuffer of its own.
   const buffers = msg.type === 'result' ? msg.digits : msg.type === 'state' || msg.type === 'split' ? [msg.state] : [];
-  port.postMessage(msg, buffers.filter(ownsBuffer).map((b) => b.buffer as ArrayBuffer));
-}
-
-function ownsBuffer(b: Uint8Array): boolean {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
+  port.postMessage(msg, movableBuffers(buffers));
 }
 
 port.on('message', (req: BlockRequest) => {

@@ -10,6 +10,7 @@ import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
 import { restoreEngine, writeCheckpoint, type PendingBlock } from './jobState';
 import { ProgressTracker } from './progress';
 import { lowerThreadPriority } from './threadPriority';
+import { movableBuffers } from './transfer';
 
 const PROGRESS_EVERY_MS = 250;
 const FIRST_BLOCK_TERMS = 8;
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
       if (data.streamDigits) {
         // The block's buffers are ours alone (moved here from its thread) and already copied into the log.
         event.digits = digits;
-        port.postMessage(event, digits.filter((d) => d.byteOffset === 0 && d.byteLength === d.buffer.byteLength).map((d) => d.buffer as ArrayBuffer));
+        port.postMessage(event, movableBuffers(digits));
       } else post(event);
       tracker.record(performance.now(), engine.done);
       maybeProgress();
