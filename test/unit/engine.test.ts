@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { MAX_COUNT, TangentEngine, createBlockComputer, validateCount, type BlockComputer, type Term } from '../../src/engine/engine';
+import { MAX_COUNT, TangentEngine, blockSizeAt, createBlockComputer, planNext, validateCount, type BlockComputer, type Term } from '../../src/engine/engine';
 import { bitLength, isqrt, piFixed } from '../../src/engine/bigmath';
 import { PrecisionError, SMALL_LIMIT, ZetaBlock, staudtClausenSum, tangentBlock, tangentFromBernoulli, tangentSmall } from '../../src/engine/tangent';
 import { PiCache } from '../../src/engine/bigmath';
@@ -112,6 +112,45 @@ describe('engine: state machine', () => {
     assert.deepEqual(more.map((t) => t.n), Array.from({ length: 250 }, (_, i) => 201 + i));
     assert.deepEqual(computed, Array.from({ length: 450 }, (_, i) => i + 1), 'each term computed exactly once');
     more.forEach((t) => assert.equal(t.digits, REFERENCE[t.n - 1]));
+  });
+
+  it('residues taken ahead verify the same as accept, and a wrong one is still refused', () => {
+    const ahead = new Verifier();
+    const plain = new Verifier();
+    for (let n = 1; n <= 300; n++) {
+      const digits = Buffer.from(REFERENCE[n - 1], 'latin1');
+      plain.accept(n, digits);
+      ahead.acceptResidues(n, ahead.residuesOf(digits));
+    }
+    assert.deepEqual(ahead.serialize(), plain.serialize());
+    // T(301)'s residues for T(302), and residues of something that is not a number.
+    assert.throws(() => ahead.acceptResidues(301, ahead.residuesOf(REFERENCE[301])), VerificationError);
+    assert.throws(() => ahead.acceptResidues(301, ahead.residuesOf('12a4')), /not a positive decimal integer/);
+    assert.equal(ahead.count, 300);
+    const engine = new TangentEngine(310, Verifier.deserialize(ahead.serialize()));
+    const block = REFERENCE.slice(300, 305);
+    const residues = block.map((d) => engine.verifier.residuesOf(d));
+    assert.throws(() => engine.acceptBlock(301, block, residues.slice(1)), RangeError);
+    const swapped = [residues[1], residues[0], ...residues.slice(2)];
+    assert.throws(() => engine.acceptBlock(301, block, swapped), VerificationError);
+    assert.equal(engine.done, 300, 'a refused block leaves nothing behind');
+    assert.deepEqual(engine.acceptBlock(301, block, residues).map((t) => t.n), [301, 302, 303, 304, 305]);
+  });
+
+  it('plans blocks that cover the target exactly, with no short block at the end', () => {
+    for (const target of [64, 65, 700, 2000, 4000, 4001, 8000, 12345]) {
+      let done = 0;
+      let last = { from: 0, to: 0 };
+      for (let block = planNext(done, target); block; block = planNext(done, target)) {
+        assert.equal(block.from, done + 1);
+        assert.ok(block.to >= block.from && block.to <= target);
+        done = block.to;
+        last = block;
+      }
+      assert.equal(done, target);
+      // The last block is not a remainder far smaller than a block there (it took the remainder in instead).
+      if (last.from > 64 && target > 200) assert.ok(last.to - last.from + 1 >= blockSizeAt(last.from) / 2, `target ${target}: last block ${last.from}..${last.to}`);
+    }
   });
 
   it('serialized state round-trips and the restored engine continues identically', () => {

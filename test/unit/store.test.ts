@@ -4,7 +4,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import nodeFs = require('fs'); // the real module object, for monkey-patching
 import * as path from 'path';
-import { AsyncTermReader, StateDir, StoreError, crc32c } from '../../src/store';
+import { AsyncTermReader, EncodedTerms, StateDir, StoreError, crc32c } from '../../src/store';
 import { isDigits } from '../../src/store/termLog';
 import type { Snapshot, StoreLogger, Term } from '../../src/store';
 import { REF_TERMS, fixturePath, tempDirs, expectStoreError } from './testUtil';
@@ -141,6 +141,34 @@ describe('store: round trip', function () {
       assert.deepStrictEqual(sd.readRange(1, 4), REF.slice(0, 4));
     } finally {
       sd.close();
+    }
+  });
+
+  it('appends records encoded ahead, out of order, only at their place in the log', () => {
+    const dir = tmpDir('ahead');
+    const sd = StateDir.open(dir);
+    try {
+      // Encoded before the terms in front of them are in: as a job encodes the top half of a split.
+      const later = EncodedTerms.of(REF.slice(3, 6).map((t) => ({ n: t.n, digits: Buffer.from(t.digits, 'latin1') })));
+      assert.strictEqual(later.first, 4);
+      assert.strictEqual(later.count, 3);
+      assert.throws(() => sd.appendTerms(later), /expected term 1, got 4/);
+      assert.strictEqual(sd.count, 0);
+      sd.appendTerms(REF.slice(0, 3));
+      sd.appendTerms(later);
+      assert.deepStrictEqual(sd.readRange(1, 6), REF.slice(0, 6));
+      // The same checks as a plain append, made when encoding.
+      assert.throws(() => EncodedTerms.of([REF[6], REF[8]]), /expected term 8, got 9/);
+      assert.throws(() => EncodedTerms.of([{ n: 7, digits: '0353792' }]), /digits must be a decimal number/);
+      assert.throws(() => EncodedTerms.of([{ n: 7, digits: Buffer.from('35379x', 'latin1') }]), /digits must be a decimal number/);
+    } finally {
+      sd.close();
+    }
+    const again = StateDir.open(dir);
+    try {
+      assert.deepStrictEqual(again.readRange(1, 6), REF.slice(0, 6));
+    } finally {
+      again.close();
     }
   });
 
