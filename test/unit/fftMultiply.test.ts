@@ -142,6 +142,33 @@ describe('FFT multiplication (WebAssembly)', () => {
     assert.ok(fftStats.products - before >= 20, 'the large ones take the FFT route');
   });
 
+  it('converts to and from the transform exactly at every limb alignment: odd and even limb counts, windows and shifts', () => {
+    // The kernel reads and writes limbs two at a time (a pair of 16-bit limbs is one 32-bit word), with
+    // single limbs where a window's edge, an operand's length or the product's length splits a pair.
+    const stress = mulberry32(7);
+    const before = fftStats.products;
+    for (let trial = 0; trial < 60; trial++) {
+      const aBits = 14_000 + Math.floor(stress() * 40_000);
+      const bBits = 14_000 + Math.floor(stress() * 40_000);
+      const a = randomBits(stress, aBits);
+      const b = randomBits(stress, bBits);
+      const p = a * b;
+      const shift = Math.floor(stress() * (aBits + bBits + 64));
+      assert.equal(multiply(a, b, shift), p >> BigInt(shift), `${aBits} × ${bBits} >> ${shift}`);
+      const factor = new FixedFactor(b);
+      const width = 1 + Math.floor(stress() * 3_000);
+      assert.equal(factor.times(a, { shift, width }), BigInt.asUintN(width, p >> BigInt(shift)), `${aBits} × ${bBits} >> ${shift}, ${width} wide`);
+      const words = 1 + Math.floor(stress() * 600);
+      const aWords = Math.ceil(aBits / 32) + (trial % 3);
+      const aAt = reserve(4 * aWords);
+      assert.ok(writeLimbs(a, aAt, aWords));
+      const dst = reserve(4 * words);
+      factor.timesInto({ ptr: aAt, words: aWords }, shift, words, dst);
+      assert.equal(readLimbs(dst, words), BigInt.asUintN(32 * words, p >> BigInt(shift)), `${aBits} × ${bBits}, bits ${shift} + 32·${words}`);
+    }
+    assert.ok(fftStats.products - before >= 150, 'these products must take the FFT route');
+  });
+
   it('returns exactly the requested bits of a product (shift, and a window of `width` bits)', () => {
     const c = randomBits(random, 60_000);
     const factor = new FixedFactor(c);

@@ -255,8 +255,24 @@ export function pointwise(xr: usize, xi: usize, yr: usize, yi: usize, zr: usize,
   memory.fill(re + (used << 3), 0, (<usize>m - used) << 3);
   memory.fill(im + (used << 3), 0, (<usize>m - used) << 3);
 }
+/** Four hex chars (a little-endian word, most significant char first) as their 16-bit value. */
+@inline function hex4(w: u32): i32 {
+  const v4 = (w & 0x0f0f0f0f) + 9 * ((w >> 6) & 0x01010101);
+  return <i32>(((v4 & 0xff) << 12) | (((v4 >> 8) & 0xff) << 8) | (((v4 >> 16) & 0xff) << 4) | (v4 >> 24));
+}
 export function loadHex(src: usize, len: i32, re: usize, im: usize, m: i32): i32 {
   let carry = 0, limbs = 0, end = len;
+  // Two limbs a step, straight into their slots (limb 2i to re[i], 2i + 1 to im[i]).
+  while (end >= 8) {
+    let v0 = hex4(load<u32>(src + <usize>(end - 4))) + carry;
+    carry = (v0 + 32768) >> 16; v0 -= carry << 16;
+    let v1 = hex4(load<u32>(src + <usize>(end - 8))) + carry;
+    carry = (v1 + 32768) >> 16; v1 -= carry << 16;
+    const at = <usize>(limbs >> 1) << 3;
+    store<f64>(re + at, <f64>v0); store<f64>(im + at, <f64>v1);
+    limbs += 2;
+    end -= 8;
+  }
   while (end >= 4) {
     const w = load<u32>(src + <usize>(end - 4));
     const v4 = (w & 0x0f0f0f0f) + 9 * ((w >> 6) & 0x01010101);
@@ -316,7 +332,49 @@ export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32,
   let carry: i64 = 0; let pos = cap; let err: f64 = 0;
   const end = min(count, hi);
   const mask = (<i64>1 << <i64>bits) - 1;
-  for (let k = 0; k < end; k++) {
+  let k = 0;
+  if (bits == 16) {
+    // Two limbs a step, rounded and carried as one 32-bit word (the same integer), its eight hex chars
+    // written at once; a single limb only where `lo` or `end` splits a pair. Two error maxima, so
+    // neither chain waits on the other.
+    let e0: f64 = 0, e1: f64 = 0;
+    const below = min(lo, end);
+    for (; k + 1 < below; k += 2) {
+      const at = <usize>(k >> 1) << 3;
+      const c0 = load<f64>(re + at), c1 = load<f64>(im + at);
+      const r0 = nearest(c0), r1 = nearest(c1);
+      e0 = max(e0, abs(c0 - r0)); e1 = max(e1, abs(c1 - r1));
+      carry = (carry + <i64>r0 + (<i64>r1 << 16)) >> 32;
+    }
+    if (k < below) {
+      // lo is odd: limb lo − 1 (even, in re) alone.
+      const c0 = load<f64>(re + (<usize>(k >> 1) << 3));
+      const r0 = nearest(c0);
+      e0 = max(e0, abs(c0 - r0));
+      carry = (carry + <i64>r0) >> 16;
+      k++;
+    }
+    // From an even limb the pair is re[i], im[i]; from an odd one, im[i], re[i + 1].
+    const odd = k & 1;
+    const first = odd ? im : re, second = odd ? re + 8 : im;
+    for (; k + 1 < end; k += 2) {
+      const at = <usize>(k >> 1) << 3;
+      const c0 = load<f64>(first + at), c1 = load<f64>(second + at);
+      const r0 = nearest(c0), r1 = nearest(c1);
+      e0 = max(e0, abs(c0 - r0)); e1 = max(e1, abs(c1 - r1));
+      const v: i64 = carry + <i64>r0 + (<i64>r1 << 16);
+      carry = v >> 32;
+      const P = <u32>v;
+      pos -= 8;
+      store<u64>(dst + <usize>pos,
+        <u64>load<u16>(hexPairs + (<usize>(P >>> 24) << 1)) |
+        (<u64>load<u16>(hexPairs + (<usize>((P >>> 16) & 255) << 1)) << 16) |
+        (<u64>load<u16>(hexPairs + (<usize>((P >>> 8) & 255) << 1)) << 32) |
+        (<u64>load<u16>(hexPairs + (<usize>(P & 255) << 1)) << 48));
+    }
+    err = max(e0, e1);
+  }
+  for (; k < end; k++) {
     const c = load<f64>(((k & 1) ? im : re) + (<usize>(k >> 1) << 3));
     const r = nearest(c);
     err = max(err, abs(c - r));
@@ -342,6 +400,22 @@ export function storeHex(re: usize, im: usize, count: i32, dst: usize, cap: i32,
 // laid out as for loadHex, zero-filled to m slots: the digit tree's numbers stay in this memory between
 // products instead of going through hex and BigInt. Returns the limb count.
 export function loadLimbs32(src: usize, words: i32, re: usize, im: usize, m: i32, bits: i32): i32 {
+  if (bits == 16) {
+    // A word is two limbs: its low half to re[w], its high half to im[w].
+    let carry = 0;
+    for (let w = 0; w < words; w++) {
+      const x = load<u32>(src + (<usize>w << 2));
+      let v0 = <i32>(x & 0xffff) + carry;
+      carry = (v0 + 32768) >> 16; v0 -= carry << 16;
+      let v1 = <i32>(x >>> 16) + carry;
+      carry = (v1 + 32768) >> 16; v1 -= carry << 16;
+      store<f64>(re + (<usize>w << 3), <f64>v0); store<f64>(im + (<usize>w << 3), <f64>v1);
+    }
+    let limbs = 2 * words;
+    if (carry) putLimb(re, im, limbs++, <f64>carry);
+    zeroFrom(re, im, limbs, m);
+    return limbs;
+  }
   const mask: u64 = (<u64>1 << <u64>bits) - 1;
   const half = 1 << (bits - 1);
   let acc: u64 = 0, accBits = 0, carry = 0, limbs = 0, w = 0;
@@ -366,6 +440,10 @@ export function loadLimbs32(src: usize, words: i32, re: usize, im: usize, m: i32
 // loBit..loBit + 32·words - 1 of the product as u32 limbs (least significant first) at dst; the limbs
 // above the window are not computed. lastMaxErr(): the largest distance from an integer seen.
 export function storeWindow32(re: usize, im: usize, count: i32, dst: usize, loBit: i32, words: i32, bits: i32): void {
+  if (bits == 16) {
+    storeWindow32Pairs(re, im, count, dst, loBit, words);
+    return;
+  }
   let carry: i64 = 0; let err: f64 = 0;
   const mask = (<i64>1 << <i64>bits) - 1;
   const endBit = loBit + 32 * words;
@@ -398,4 +476,38 @@ export function storeWindow32(re: usize, im: usize, count: i32, dst: usize, loBi
   }
   if (out < words) store<u32>(dst + (<usize>out << 2), <u32>acc);
   maxErr = err;
+}
+
+// storeWindow32 for 16-bit limbs: coefficients 2i and 2i + 1 (re[i], im[i]) are rounded and carried as
+// one 32-bit word P_i = bits 32i..32i + 31 of the product (the same integer, so the same bits), and the
+// window's words are cut from consecutive P's. Two error maxima, so neither chain waits on the other.
+function storeWindow32Pairs(re: usize, im: usize, count: i32, dst: usize, loBit: i32, words: i32): void {
+  const q = loBit >>> 5;
+  const s = loBit & 31;
+  const last = q + words - (s == 0 ? 1 : 0); // the last P the window needs
+  const full = min(last + 1, count >> 1); // pairs whose both coefficients are below count
+  let carry: i64 = 0;
+  let e0: f64 = 0, e1: f64 = 0;
+  let prev: u32 = 0;
+  for (let i = 0; i <= last; i++) {
+    let r0: f64 = 0, r1: f64 = 0;
+    const at = <usize>i << 3;
+    if (i < full) {
+      const c0 = load<f64>(re + at), c1 = load<f64>(im + at);
+      r0 = nearest(c0); r1 = nearest(c1);
+      e0 = max(e0, abs(c0 - r0)); e1 = max(e1, abs(c1 - r1));
+    } else if (2 * i < count) {
+      const c0 = load<f64>(re + at);
+      r0 = nearest(c0);
+      e0 = max(e0, abs(c0 - r0));
+    }
+    const v: i64 = carry + <i64>r0 + (<i64>r1 << 16);
+    const P = <u32>v;
+    carry = v >> 32;
+    if (i < q) continue;
+    if (s == 0) store<u32>(dst + (<usize>(i - q) << 2), P);
+    else if (i > q) store<u32>(dst + (<usize>(i - q - 1) << 2), (prev >>> s) | (P << (32 - s)));
+    prev = P;
+  }
+  maxErr = max(e0, e1);
 }
