@@ -84,11 +84,16 @@ function bitReverse(x: number, bits: number): number {
 class Kernel {
   private readonly k: KernelExports;
   private layout: Layout | undefined;
-  private readonly encoder = new TextEncoder();
-  private readonly decoder = new TextDecoder('latin1');
+  /** A Buffer over the kernel's memory, for Node's native latin1 copies of hex (2–3× faster than TextEncoder/TextDecoder); made again after the memory grows. */
+  private bytes: Buffer | undefined;
 
   constructor() {
     this.k = wasmKernel();
+  }
+
+  private memoryBytes(): Buffer {
+    if (this.bytes?.buffer !== this.k.memory.buffer) this.bytes = Buffer.from(this.k.memory.buffer);
+    return this.bytes;
   }
 
   /** The working memory for m-point transforms (re-laid out, larger, when m outgrows it). */
@@ -194,7 +199,7 @@ class Kernel {
     const layout = this.memoryFor(plan.m);
     const re = slot === 'x' ? layout.xr : layout.yr;
     const im = slot === 'x' ? layout.xi : layout.yi;
-    this.encoder.encodeInto(hex, new Uint8Array(this.k.memory.buffer, layout.hexIn, hex.length));
+    this.memoryBytes().write(hex, layout.hexIn, hex.length, 'latin1');
     if (plan.limbBits === 16) this.k.loadHex(layout.hexIn, hex.length, re, im, plan.m);
     else this.k.loadHex12(layout.hexIn, hex.length, re, im, plan.m);
     this.transform(plan, re, im);
@@ -254,7 +259,8 @@ class Kernel {
     const hi = width === undefined ? limbs : Math.ceil((shift + width) / limbBits);
     const chars = this.k.storeHex(re, im, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi, limbBits);
     if (!(this.k.lastMaxErr() <= MAX_ROUNDING_ERROR)) return null;
-    const window = BigInt(this.decoder.decode(new Uint8Array(this.k.memory.buffer, layout.hexOut + layout.hexOutBytes - chars, chars))) >> BigInt(shift - lo * limbBits);
+    const end = layout.hexOut + layout.hexOutBytes;
+    const window = BigInt(this.memoryBytes().toString('latin1', end - chars, end)) >> BigInt(shift - lo * limbBits);
     return width === undefined ? window : BigInt.asUintN(width, window);
   }
 
