@@ -186,6 +186,29 @@ export function radix3Dit(re: usize, im: usize, m: i32, w1r: usize, w1i: usize, 
   store<f64>(re + qo, er + oi); store<f64>(im + qo, or - ei);
 }
 
+// postPair and prePair on two pairs at once: positions p, p + 1 (the v128 at po) with their partners
+// q, q − 1 (the v128 at qo − 8, lanes swapped so that they line up with p's).
+@inline function swapLanes(v: v128): v128 { return i64x2.shuffle(v, v, 1, 0); }
+@inline function postPairs(re: usize, im: usize, po: usize, qo: usize, wr: v128, wi: v128): void {
+  const ar = v128.load(re + po), ai = v128.load(im + po);
+  const br = swapLanes(v128.load(re + qo - 8)), bi = swapLanes(v128.load(im + qo - 8));
+  const half = f64x2.splat(0.5);
+  const er = f64x2.mul(half, f64x2.add(ar, br)), ei = f64x2.mul(half, f64x2.sub(ai, bi));
+  const or = f64x2.mul(half, f64x2.add(ai, bi)), oi = f64x2.mul(half, f64x2.sub(br, ar));
+  const tr = f64x2.sub(f64x2.mul(wr, or), f64x2.mul(wi, oi)), ti = f64x2.add(f64x2.mul(wr, oi), f64x2.mul(wi, or));
+  v128.store(re + po, f64x2.add(er, tr)); v128.store(im + po, f64x2.add(ei, ti));
+  v128.store(re + qo - 8, swapLanes(f64x2.sub(er, tr))); v128.store(im + qo - 8, swapLanes(f64x2.sub(ti, ei)));
+}
+@inline function prePairs(re: usize, im: usize, po: usize, qo: usize, wr: v128, wi: v128, h: v128): void {
+  const ar = v128.load(re + po), ai = v128.load(im + po);
+  const br = swapLanes(v128.load(re + qo - 8)), bi = swapLanes(v128.load(im + qo - 8));
+  const er = f64x2.mul(h, f64x2.add(ar, br)), ei = f64x2.mul(h, f64x2.sub(ai, bi));
+  const dr = f64x2.mul(h, f64x2.sub(ar, br)), di = f64x2.mul(h, f64x2.add(ai, bi));
+  const or = f64x2.add(f64x2.mul(dr, wr), f64x2.mul(di, wi)), oi = f64x2.sub(f64x2.mul(di, wr), f64x2.mul(dr, wi));
+  v128.store(re + po, f64x2.sub(er, oi)); v128.store(im + po, f64x2.add(ei, or));
+  v128.store(re + qo - 8, swapLanes(f64x2.add(er, oi))); v128.store(im + qo - 8, swapLanes(f64x2.sub(or, ei)));
+}
+
 // After dif of z (z_k = x_2k + i x_2k+1), turn Z (bit-reversed) into the half spectrum X_0..X_M,
 // stored at the same positions; X_M's real part rides in slot 0's imaginary part. In bit-reversed
 // order the partner M-k of the frequency at position p (in octave [b, 2b)) sits at 3b-1-p.
@@ -194,6 +217,14 @@ export function realPost(re: usize, im: usize, m: i32, gr: usize, gi: usize): vo
   const z0r = load<f64>(re), z0i = load<f64>(im);
   store<f64>(re, z0r + z0i); store<f64>(im, z0r - z0i);
   for (let b = 1; b < m; b <<= 1) {
+    if (b >= 4) {
+      // b/2 pairs, an even number: two at a time.
+      for (let p = b, q = 2 * b - 1; p < q; p += 2, q -= 2) {
+        const po = <usize>p << 3;
+        postPairs(re, im, po, <usize>q << 3, v128.load(gr + po), v128.load(gi + po));
+      }
+      continue;
+    }
     for (let p = b, q = 2 * b - 1; p <= q; p++, q--) {
       const po = <usize>p << 3;
       postPair(re, im, po, <usize>q << 3, load<f64>(gr + po), load<f64>(gi + po));
@@ -206,7 +237,15 @@ export function realPre(re: usize, im: usize, m: i32, gr: usize, gi: usize, tota
   const h = 0.5 / <f64>total;
   const c0 = load<f64>(re), cm = load<f64>(im);
   store<f64>(re, h * (c0 + cm)); store<f64>(im, h * (c0 - cm));
+  const hv = f64x2.splat(h);
   for (let b = 1; b < m; b <<= 1) {
+    if (b >= 4) {
+      for (let p = b, q = 2 * b - 1; p < q; p += 2, q -= 2) {
+        const po = <usize>p << 3;
+        prePairs(re, im, po, <usize>q << 3, v128.load(gr + po), v128.load(gi + po), hv);
+      }
+      continue;
+    }
     for (let p = b, q = 2 * b - 1; p <= q; p++, q--) {
       const po = <usize>p << 3;
       prePair(re, im, po, <usize>q << 3, load<f64>(gr + po), load<f64>(gi + po), h);
@@ -218,6 +257,10 @@ export function realPre(re: usize, im: usize, m: i32, gr: usize, gi: usize, tota
 // frequency at position q of third 1 sits at position t−1−q of third 2. gr/gi: third 1's twiddles.
 export function realPostCross(re: usize, im: usize, t: i32, gr: usize, gi: usize): void {
   const tb = <usize>t << 3;
+  if (t >= 2 && (t & 1) == 0) {
+    for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 16, q -= 16) postPairs(re, im, tb + p, 2 * tb + q, v128.load(gr + p), v128.load(gi + p));
+    return;
+  }
   for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 8, q -= 8) postPair(re, im, tb + p, 2 * tb + q, load<f64>(gr + p), load<f64>(gi + p));
 }
 
@@ -225,6 +268,11 @@ export function realPostCross(re: usize, im: usize, t: i32, gr: usize, gi: usize
 export function realPreCross(re: usize, im: usize, t: i32, gr: usize, gi: usize): void {
   const tb = <usize>t << 3;
   const h = 0.5 / <f64>(3 * t);
+  if (t >= 2 && (t & 1) == 0) {
+    const hv = f64x2.splat(h);
+    for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 16, q -= 16) prePairs(re, im, tb + p, 2 * tb + q, v128.load(gr + p), v128.load(gi + p), hv);
+    return;
+  }
   for (let p: usize = 0, q: usize = tb - 8; p < tb; p += 8, q -= 8) prePair(re, im, tb + p, 2 * tb + q, load<f64>(gr + p), load<f64>(gi + p), h);
 }
 
