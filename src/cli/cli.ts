@@ -182,7 +182,8 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const display = new ProgressDisplay(process.stderr.isTTY === true);
   const liveOutput = args.out !== undefined && args.out !== '-';
-  const runner = new JobRunner({ stateDir: args.state, target: args.count, checkpointIntervalMs: args.checkpointMs, parallelism: args.threads, streamDigits: liveOutput });
+  // The job's bookkeeping runs on this thread, idle otherwise (one worker less to start); blocks on worker threads.
+  const runner = new JobRunner({ stateDir: args.state, target: args.count, checkpointIntervalMs: args.checkpointMs, parallelism: args.threads, streamDigits: liveOutput, inline: true });
   let signalExit = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalExit) return;
@@ -253,14 +254,20 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    if (e instanceof UsageError) {
-      process.stderr.write(`tangent-numbers: ${e.message} (see --help)\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`tangent-numbers: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(e instanceof StoreError || e instanceof ExportError ? 2 : 1);
-  },
-);
+/**
+ * Exits once what was written to stdout and stderr has gone out: writes to a pipe are queued when it is
+ * full, and process.exit drops the queue (a reader of `--out -` then got the b-file cut short).
+ */
+function exitAfterOutput(code: number): void {
+  const drained = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+  void Promise.all([drained(process.stdout), drained(process.stderr)]).then(() => process.exit(code));
+}
+
+main().then(exitAfterOutput, (e: unknown) => {
+  if (e instanceof UsageError) {
+    process.stderr.write(`tangent-numbers: ${e.message} (see --help)\n`);
+    return exitAfterOutput(2);
+  }
+  process.stderr.write(`tangent-numbers: ${e instanceof Error ? e.message : String(e)}\n`);
+  exitAfterOutput(e instanceof StoreError || e instanceof ExportError ? 2 : 1);
+});

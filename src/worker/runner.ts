@@ -2,8 +2,9 @@
 // way a worker can end (stop, error, out of memory, crash) into exactly one outcome — never a hang.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { releaseLockIfToken } from '../store/lock';
+import { runJob } from './job';
 import { CONTROL_BYTES, ControlSlot, ControlState, SPLIT_BYTES, type BlockWorkerData, type JobWorkerData, type JobWorkerEvent, type JobWorkerRequest, type ProgressInfo, type StopReason } from '../common/protocol';
 
 export interface JobOptions {
@@ -22,6 +23,12 @@ export interface JobOptions {
   workerDir?: string;
   /** Committed terms' digits come with their 'committed' events (see JobWorkerData.streamDigits). */
   streamDigits?: boolean;
+  /**
+   * Runs the job's bookkeeping (store, verification, checkpoints) on this thread instead of a worker of
+   * its own: for a host whose thread is otherwise idle (the CLI), one thread less to start and feed.
+   * Never in the extension host, whose event loop must stay free. Blocks are computed on threads either way.
+   */
+  inline?: boolean;
 }
 
 export type JobOutcome =
@@ -32,7 +39,8 @@ export const DEFAULT_CHECKPOINT_MS = 5000;
 export const DEFAULT_MEMORY_MB = 1024;
 
 export class JobRunner {
-  private readonly worker: Worker;
+  /** The job's worker thread, or (inline) this thread's end of the channel to the job. */
+  private readonly worker: Worker | MessagePort;
   /** The block threads: started here, next to the job worker, so that they boot while it opens the store. */
   private readonly blockWorkers: Worker[] = [];
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
@@ -72,7 +80,16 @@ export class JobRunner {
       blockThreads,
       streamDigits: options.streamDigits ?? false,
     };
-    this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, transferList: blockThreads.map((t) => t.port), resourceLimits: { maxOldGenerationSizeMb: memory } });
+    let inlineJob: Promise<boolean> | undefined;
+    if (options.inline) {
+      const { port1, port2 } = new MessageChannel();
+      this.worker = port1;
+      // Started on the next turn, once the listeners below are in place.
+      inlineJob = new Promise<void>((resolve) => setImmediate(resolve)).then(() => runJob(data, port2));
+    } else {
+      this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, transferList: blockThreads.map((t) => t.port), resourceLimits: { maxOldGenerationSizeMb: memory } });
+    }
+    const jobThread = this.worker instanceof Worker ? this.worker : undefined;
 
     let lockToken: string | undefined;
     this.outcome = new Promise<JobOutcome>((resolve) => {
@@ -90,16 +107,26 @@ export class JobRunner {
         for (const l of this.listeners) l(e);
         if (e.type === 'stopped') last = { kind: 'stopped', reason: e.reason, progress: e.progress };
         else if (e.type === 'failed') last = { kind: 'failed', ...(blockFailure ?? { code: e.code, message: e.message }) };
-        if (last) void this.worker.terminate();
+        if (last && jobThread) void jobThread.terminate();
+        if (last && inlineJob) {
+          // The job has closed its store and posted its last event: nothing more comes on the channel.
+          const outcome = last;
+          void inlineJob.then(() => {
+            (this.worker as MessagePort).close();
+            for (const w of this.blockWorkers) void w.terminate();
+            settle(outcome);
+          });
+        }
       });
-      this.worker.on('error', (err: Error & { code?: string }) => {
+      if (!jobThread) return;
+      jobThread.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
           settle({ kind: 'failed', code: 'OUT_OF_MEMORY', message: `the computation ran out of memory (limit ${memory} MB); raise the worker memory limit` });
         } else {
           settle({ kind: 'failed', code: 'WORKER_ERROR', message: `the worker crashed: ${err.message}` });
         }
       });
-      this.worker.on('exit', (code) => {
+      jobThread.on('exit', (code) => {
         // The job worker ends its block threads before its last event; any left (it crashed) go now.
         for (const w of this.blockWorkers) void w.terminate();
         // A worker that died without closing its store leaves its lock behind, under our own pid.
@@ -139,8 +166,8 @@ export class JobRunner {
     return !this.settled;
   }
 
-  /** Hard stop (no checkpoint): for disposal when the host is going away. */
+  /** Hard stop (no checkpoint): for disposal when the host is going away. (Inline, the job then fails on its lost block threads.) */
   async terminate(): Promise<void> {
-    await Promise.all([this.worker.terminate(), ...this.blockWorkers.map((w) => w.terminate())]);
+    await Promise.all([...(this.worker instanceof Worker ? [this.worker.terminate()] : []), ...this.blockWorkers.map((w) => w.terminate())]);
   }
 }

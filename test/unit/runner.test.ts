@@ -241,6 +241,54 @@ describe('runner (worker threads)', function () {
     assert.match(outcome.kind === 'failed' ? outcome.message : '', /a block worker ran out of memory \(limit 6 MB\)/);
   });
 
+  describe('inline (the job on the calling thread, as the CLI runs it)', () => {
+    it('runs a job to the end with the same events, terms and b-file as on a thread of its own', async () => {
+      const dir = tmpState();
+      const runner = new JobRunner({ stateDir: dir, target: 2000, workerDir: WORKER_DIR, parallelism: 2, checkpointIntervalMs: 200, inline: true, streamDigits: true });
+      const events = collect(runner);
+      const outcome = await runner.outcome;
+      assert.equal(outcome.kind === 'stopped' && outcome.reason, 'finished', JSON.stringify(outcome));
+      const opened = events.findIndex((e) => e.type === 'opened');
+      assert.ok(opened >= 0 && opened < events.findIndex((e) => e.type === 'committed'), 'opened comes first');
+      assertCommittedInOrder(events, 2000);
+      // The digits that came with the events are the stored ones.
+      const streamed = events.flatMap((e) => (e.type === 'committed' && e.digits ? e.digits.map((d) => Buffer.from(d).toString('latin1')) : []));
+      assert.equal(streamed.length, 2000);
+      const bfile = storedTerms(dir).map((d, i) => `${i + 1} ${d}\n`).join('');
+      assert.equal(createHash('sha256').update(bfile).digest('hex'), REFERENCE_HASHES['2000'].sha256);
+      assert.deepEqual(streamed, storedTerms(dir));
+      // Its lock is released: another job can open the directory at once.
+      assert.equal((await new JobRunner({ stateDir: dir, target: 2000, workerDir: WORKER_DIR, inline: true }).outcome).kind, 'stopped');
+    });
+
+    it('pauses, takes a raised target, and resumes inline as on a thread', async () => {
+      const dir = tmpState();
+      const first = new JobRunner({ stateDir: dir, target: 300, workerDir: WORKER_DIR, inline: true });
+      first.onEvent((e) => {
+        if (e.type === 'opened') first.setTarget(3000);
+        if (e.type === 'committed' && e.done > 400) first.pause();
+      });
+      const paused = await first.outcome;
+      assert.equal(paused.kind === 'stopped' && paused.reason, 'paused', JSON.stringify(paused));
+      const doneAtPause = paused.kind === 'stopped' ? paused.progress.done : -1;
+      assert.ok(doneAtPause > 400, `it went past the first target: ${doneAtPause}`);
+      assert.equal(storedTerms(dir).length, doneAtPause, 'every term reported done is stored');
+      const second = new JobRunner({ stateDir: dir, target: 900, workerDir: WORKER_DIR, inline: true });
+      const events = collect(second);
+      const outcome = await second.outcome;
+      assert.equal(outcome.kind === 'stopped' && outcome.reason, 'finished');
+      const opened = events.find((e) => e.type === 'opened');
+      assert.equal(opened?.type === 'opened' && opened.done, doneAtPause, 'resumed where it paused');
+      storedTerms(dir).slice(0, 500).forEach((d, i) => assert.equal(d, REFERENCE[i]));
+    });
+
+    it('a block thread that runs out of memory ends the job with the same clear error, and nothing keeps the thread busy after', async () => {
+      const outcome = await new JobRunner({ stateDir: tmpState(), target: 20000, workerDir: WORKER_DIR, maxOldGenerationSizeMb: 6, inline: true }).outcome;
+      assert.equal(outcome.kind === 'failed' && outcome.code, 'OUT_OF_MEMORY', JSON.stringify(outcome));
+      assert.match(outcome.kind === 'failed' ? outcome.message : '', /a block worker ran out of memory \(limit 6 MB\)/);
+    });
+  });
+
   it('a foreign directory is refused with its reason, and nothing is written', async () => {
     const dir = tmpDir('foreign');
     fs.writeFileSync(path.join(dir, 'thesis.tex'), 'mine');
