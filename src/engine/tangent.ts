@@ -304,9 +304,12 @@ export class ZetaBlock {
    * for that to pay off.
    */
   balancedSplit(): number | null {
-    const setupTerms = SPLIT_SETUP_TERMS_BASE + this.n / SPLIT_SETUP_TERMS_PER_N;
+    const setupTerms = splitSetupTerms(this.n);
     const bottom = Math.floor((this.remaining - setupTerms) / 2);
-    return bottom >= MIN_SPLIT_TERMS ? this.lowest + bottom : null;
+    // Half a setup at least: the new block also waits for the job to hand it out, which at the end of a
+    // job is busy taking in the block that just ended (~30 ms at n ≈ 3500), and a split that moves a few
+    // terms then finishes later than none.
+    return bottom >= Math.max(MIN_SPLIT_TERMS, setupTerms / 2) ? this.lowest + bottom : null;
   }
 
   /** Computes T(n) for the current n and moves down to n-1. */
@@ -485,9 +488,21 @@ const CINV_EXTRA_BITS = 6;
 const LOG2_10 = Math.log2(10);
 const LEAF_POWER_OF_TEN = 10n ** BigInt(LEAF_DIGITS);
 
-/** A block's setup costs about as much as this many of its terms, plus one per SPLIT_SETUP_TERMS_PER_N of n (measured: 9 at n = 1800, 14 at 3600, 27 at 7200, 38 at 15000). */
-const SPLIT_SETUP_TERMS_BASE = 5;
-const SPLIT_SETUP_TERMS_PER_N = 400;
+/**
+ * What a block's setup costs, in terms of its own at n: ZetaBlock.start measured against a step (5 at
+ * n = 480, 7.5 at 900, 11 at 1800, 21 at 3600, 36 at 7200, 49 at 15000), plus a fifth for the spectra
+ * its first steps compute.
+ * (An underestimate made the last threads of a job split blocks of ~30 terms, each split paying a setup
+ * that cost more than the terms it moved.)
+ */
+const SETUP_TERMS: readonly (readonly [number, number])[] = [[0, 3], [480, 5], [900, 7.5], [1800, 11], [3600, 21], [7200, 36], [15000, 49]];
+function splitSetupTerms(n: number): number {
+  let i = 1;
+  while (i < SETUP_TERMS.length - 1 && SETUP_TERMS[i][0] < n) i++;
+  const [n0, t0] = SETUP_TERMS[i - 1];
+  const [n1, t1] = SETUP_TERMS[i];
+  return 1.2 * (t0 + ((t1 - t0) * (n - n0)) / (n1 - n0));
+}
 /** A split that gives the new block fewer terms than this is not worth a thread's time and a setup. */
 const MIN_SPLIT_TERMS = 8;
 /** Bits beyond rel(n) the R_j keep: their truncations (≤ 2^9 per block, ≤ 2^13 terms) then add < 1/4 unit. */
