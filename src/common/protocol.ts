@@ -78,7 +78,10 @@ export interface BlockWorkerData {
 
 export const SPLIT_BYTES = 4;
 /** 'exit': the job is over; the thread ends (the job worker sees its port close). */
-export type BlockRequest = { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array } | { type: 'exit' };
+export type BlockRequest =
+  /** piBits: the precision of π the job's largest block will need (see piBitsFor), so that a thread computes π once instead of again at every larger block. */
+  | { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array; piBits?: number }
+  | { type: 'exit' };
 export type BlockResult =
   /** The block's terms as ASCII digits, each in an ArrayBuffer of its own (moved, not copied). */
   | { type: 'result'; id: number; from: number; digits: Uint8Array[]; ms: number }

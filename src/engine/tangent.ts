@@ -554,8 +554,14 @@ function reciprocalBits(W: number, j: number, e: number): number {
 }
 
 /** (2π)² = 4π² at W fraction bits. */
+/** The bits of π a block from..to asks of its PiCache. */
+export function piBitsOfBlock(from: number, to: number): number {
+  return planBlock(from, to).precision + PI_EXTRA_BITS;
+}
+const PI_EXTRA_BITS = 8;
+
 function fourPiSquared(pi: PiCache, W: number): bigint {
-  const piW = pi.get(W + 8) >> 8n;
+  const piW = pi.get(W + PI_EXTRA_BITS) >> BigInt(PI_EXTRA_BITS);
   return multiply(piW, piW, W - 2);
 }
 

@@ -35,6 +35,7 @@ port.on('message', (req: BlockRequest) => {
   try {
     const digits = compute(req.from, req.to, {
       resume: req.resume,
+      piBits: req.piBits,
       // A state that does not fit (another build's layout, say) only costs recomputing the block.
       onUnusableResume: (reason) => post({ type: 'log', id: req.id, message: `could not resume block ${req.from}..${req.to} (${reason}); recomputing it` }),
       onState: (state) => post({ type: 'state', id: req.id, from: req.from, to: req.to, state }),

@@ -4,7 +4,7 @@
 // again and again still moves forward. It runs on a worker thread of its own (./jobWorker), or, for a
 // host whose own thread is otherwise idle (the CLI), on that thread (JobRunner's `inline`).
 import type { MessagePort } from 'node:worker_threads';
-import { planNext, type TangentEngine } from '../engine/engine';
+import { piBitsFor, planNext, type TangentEngine } from '../engine/engine';
 import { EncodedTerms, StateDir, StoreError } from '../store';
 import { ControlSlot, ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../common/protocol';
 import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
@@ -128,6 +128,7 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
       if (isRecord(msg) && msg.type === 'setTarget' && isIntegerIn(msg.target, 1, Number.MAX_SAFE_INTEGER)) {
         engine.setTarget(msg.target);
         tracker.setTarget(engine.target);
+        if (pool) pool.piBits = piBitsFor(engine.target);
         maybeProgress(true);
       }
     });
@@ -180,6 +181,7 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
       },
     );
     pool = blockPool;
+    blockPool.piBits = piBitsFor(engine.target);
     const resumable = new Map(restored.pendingBlocks.map((b) => [b.from, b]));
     let plannedUpTo = engine.done;
 

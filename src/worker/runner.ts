@@ -36,6 +36,9 @@ export type JobOutcome =
   | { kind: 'failed'; code: string; message: string };
 
 export const DEFAULT_CHECKPOINT_MS = 5000;
+/** How long an ending job waits for its block threads' exit (and a crashed one's error) before settling. */
+const BLOCK_EXIT_WAIT_MS = 2000;
+const UNREACHABLE: JobOutcome = { kind: 'failed', code: 'WORKER_EXIT', message: 'the job ended without a last event' };
 export const DEFAULT_MEMORY_MB = 1024;
 
 export class JobRunner {
@@ -56,6 +59,7 @@ export class JobRunner {
     // Each block thread talks to the job worker over a channel of its own; a crash is reported here
     // (the job worker only sees the thread's port close), and named in the job's failure.
     let blockFailure: { code: string; message: string } | undefined;
+    const blockExits: Promise<void>[] = [];
     const blockThreads: JobWorkerData['blockThreads'] = [];
     for (let i = 0; i < parallelism; i++) {
       const { port1, port2 } = new MessageChannel();
@@ -68,6 +72,7 @@ export class JobRunner {
             : { code: 'WORKER_ERROR', message: `a block worker crashed: ${err.message}` };
       });
       this.blockWorkers.push(w);
+      blockExits.push(new Promise<void>((resolve) => w.once('exit', () => resolve())));
       blockThreads.push({ port: port1, split: blockData.split });
     }
     const data: JobWorkerData = {
@@ -101,20 +106,27 @@ export class JobRunner {
       // The outcome resolves only once the thread has exited: the worker posts its last event after closing
       // the store (lock released), and it would otherwise stay alive idle (its message port keeps it), one
       // leaked thread per run. So the last event ends the thread, and 'exit' settles.
-      let last: JobOutcome | undefined;
+      let last: (JobWorkerEvent & { type: 'stopped' | 'failed' }) | undefined;
+      // A block thread's crash reaches the job as its port closing, and here as the thread's own error:
+      // whichever comes first, the outcome is settled once the block threads are gone, naming the crash.
+      const outcomeOnceBlocksAreGone = async (fallback: JobOutcome): Promise<JobOutcome> => {
+        for (const w of this.blockWorkers) void w.terminate();
+        await Promise.race([Promise.all(blockExits), new Promise((r) => setTimeout(r, BLOCK_EXIT_WAIT_MS).unref())]);
+        if (!last) return fallback;
+        if (last.type === 'stopped') return { kind: 'stopped', reason: last.reason, progress: last.progress };
+        return { kind: 'failed', ...(blockFailure ?? { code: last.code, message: last.message }) };
+      };
       this.worker.on('message', (e: JobWorkerEvent) => {
         if (e.type === 'opened') lockToken = e.lockToken;
         for (const l of this.listeners) l(e);
-        if (e.type === 'stopped') last = { kind: 'stopped', reason: e.reason, progress: e.progress };
-        else if (e.type === 'failed') last = { kind: 'failed', ...(blockFailure ?? { code: e.code, message: e.message }) };
-        if (last && jobThread) void jobThread.terminate();
-        if (last && inlineJob) {
+        if (e.type !== 'stopped' && e.type !== 'failed') return;
+        last = e;
+        if (jobThread) void jobThread.terminate();
+        else {
           // The job has closed its store and posted its last event: nothing more comes on the channel.
-          const outcome = last;
-          void inlineJob.then(() => {
+          void inlineJob!.then(async () => {
             (this.worker as MessagePort).close();
-            for (const w of this.blockWorkers) void w.terminate();
-            settle(outcome);
+            settle(await outcomeOnceBlocksAreGone(UNREACHABLE));
           });
         }
       });
@@ -127,8 +139,6 @@ export class JobRunner {
         }
       });
       jobThread.on('exit', (code) => {
-        // The job worker ends its block threads before its last event; any left (it crashed) go now.
-        for (const w of this.blockWorkers) void w.terminate();
         // A worker that died without closing its store leaves its lock behind, under our own pid.
         if (lockToken) {
           try {
@@ -137,7 +147,8 @@ export class JobRunner {
             /* the directory went away: nothing to release */
           }
         }
-        settle(last ?? { kind: 'failed', code: 'WORKER_EXIT', message: `the worker exited unexpectedly (code ${code}); the stored state is intact` });
+        // The job worker ends its block threads before its last event; any left (it crashed) go now.
+        void outcomeOnceBlocksAreGone({ kind: 'failed', code: 'WORKER_EXIT', message: `the worker exited unexpectedly (code ${code}); the stored state is intact` }).then(settle);
       });
     });
   }

@@ -92,19 +92,19 @@ describe('runner (worker threads)', function () {
 
   it('a due checkpoint asks the running blocks for their state, so checkpoints hold blocks in progress', async () => {
     const dir = tmpState();
-    const runner = new JobRunner({ stateDir: dir, target: 2500, workerDir: WORKER_DIR, checkpointIntervalMs: 150, parallelism: 1 });
+    const runner = new JobRunner({ stateDir: dir, target: 3500, workerDir: WORKER_DIR, checkpointIntervalMs: 150, parallelism: 1 });
     const events = collect(runner);
     const outcome = await runner.outcome;
     assert.equal(outcome.kind === 'stopped' && outcome.reason, 'finished');
     const checkpoints = events.filter((e) => e.type === 'checkpoint');
     const withBlocks = checkpoints.filter((e) => e.blocks.length > 0);
-    // Blocks above term 1000 take well over 150 ms each: nearly every checkpoint meets one mid-way.
+    // Blocks above term 1500 take well over 150 ms each: nearly every checkpoint meets one mid-way.
     assert.ok(withBlocks.length >= 3, `checkpoints with blocks in progress: ${withBlocks.length} of ${checkpoints.length}`);
     for (const c of withBlocks) {
       const [from] = c.blocks[0].split('..').map(Number);
       assert.ok(from > c.position, `a checkpointed block starts after the stored terms: ${JSON.stringify(c)}`);
     }
-    assert.equal(storedTerms(dir).length, 2500);
+    assert.equal(storedTerms(dir).length, 3500);
   });
 
   it('at the end of a job a thread with nothing left takes over the bottom of a running block; the b-file is the reference', async () => {
