@@ -153,6 +153,7 @@ function split(at: number, leaves: number, out: LimbPiece[]): void {
   split(at + 4 * (F - highLimbs), high, out);
   const rest = F - 8 * high;
   const lowAt = scratch.take(4 * lowLimbs);
-  fivePowerOfLeaves(high).timesInto({ ptr: at, words: rest }, 32 * (rest - lowLimbs), lowLimbs, lowAt);
+  // A middle product: the integer part above the window is discarded, so the product may wrap around below it.
+  fivePowerOfLeaves(high).timesInto({ ptr: at, words: rest }, 32 * (rest - lowLimbs), lowLimbs, lowAt, true);
   split(lowAt, low, out);
 }

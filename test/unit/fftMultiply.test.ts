@@ -169,6 +169,33 @@ describe('FFT multiplication (WebAssembly)', () => {
     assert.ok(fftStats.products - before >= 150, 'these products must take the FFT route');
   });
 
+  it('a middle product may wrap around below its window: the window is the same, up to one unit at its bottom', () => {
+    // The digit tree's splits: z · 5^k, keeping only limbs just below z's top (the integer part above
+    // them is discarded), computed by a cyclic transform shorter than the whole product.
+    const stress = mulberry32(11);
+    let exact = 0;
+    const before = fftStats.products;
+    for (let trial = 0; trial < 40; trial++) {
+      const zWords = 400 + Math.floor(stress() * 3000);
+      const fBits = 2_000 + Math.floor(stress() * 0.4 * 32 * zWords);
+      const factor = new FixedFactor(randomBits(stress, fBits));
+      const z = randomBits(stress, 32 * zWords - Math.floor(stress() * 20));
+      const lowWords = zWords - Math.ceil(fBits / 32) - Math.floor(stress() * 3);
+      const loBit = 32 * (zWords - lowWords);
+      const zAt = reserve(4 * zWords);
+      assert.ok(writeLimbs(z, zAt, zWords));
+      const dst = reserve(4 * lowWords);
+      factor.timesInto({ ptr: zAt, words: zWords }, loBit, lowWords, dst, true);
+      const got = readLimbs(dst, lowWords);
+      const want = BigInt.asUintN(32 * lowWords, (z * factor.value) >> BigInt(loBit));
+      const diff = BigInt.asUintN(32 * lowWords, got - want);
+      assert.ok(diff === 0n || diff === 1n || diff === BigInt.asUintN(32 * lowWords, -1n), `${zWords} words × ${fBits} bits, window of ${lowWords} words: off by ${diff}`);
+      if (diff === 0n) exact++;
+    }
+    assert.ok(exact >= 38, `exact in ${exact} of 40`);
+    assert.ok(fftStats.products - before >= 30, 'these products must take the FFT route');
+  });
+
   it('returns exactly the requested bits of a product (shift, and a window of `width` bits)', () => {
     const c = randomBits(random, 60_000);
     const factor = new FixedFactor(c);
