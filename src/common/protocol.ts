@@ -89,6 +89,8 @@ export type BlockResult =
   | { type: 'state'; id: number; from: number; to: number; state: Uint8Array }
   /** Block `id` agreed to split: it now ends at `from` (its old from..from-1 is left to another block); `state` is its state after the split. */
   | { type: 'split'; id: number; from: number; state: Uint8Array }
+  /** Block `id` was asked to split and declined: too little is left for a fresh block to pay off. */
+  | { type: 'noSplit'; id: number }
   | { type: 'stopped'; id: number }
   | { type: 'log'; id: number; message: string }
   | { type: 'error'; id: number; message: string };

@@ -37,6 +37,8 @@ export interface BlockOptions {
    */
   splitWanted?: () => boolean;
   onSplit?: (from: number, state: Buffer) => void;
+  /** Called when the block was asked to split and declined (so that whoever asked need not wait). */
+  onSplitDeclined?: () => void;
   /** π is computed at least this precise (piBitsFor the job's target) the first time a block needs it. */
   piBits?: number;
 }
@@ -102,7 +104,7 @@ export function createBlockComputer(): BlockComputer {
         if (at !== null) {
           block.splitAt(at);
           options.onSplit!(at, block.serialize());
-        }
+        } else options.onSplitDeclined?.();
       }
       if (options.onState && !block.finished && options.stateWanted?.()) options.onState(block.serialize());
     }

@@ -301,15 +301,22 @@ export class ZetaBlock {
   /**
    * Where to split so that a fresh block for the bottom part, which first pays its setup (~setupTerms
    * terms' worth of time), ends about when this one does; null when the remaining range is too short
-   * for that to pay off.
+   * for that to pay off. A term costs ~n^1.5 (measured per doubling of n: ×2.4 at 1800, ×2.7 at 3600),
+   * so this block, which keeps the top terms, keeps fewer than half of them.
    */
   balancedSplit(): number | null {
-    const setupTerms = splitSetupTerms(this.n);
-    const bottom = Math.floor((this.remaining - setupTerms) / 2);
-    // Half a setup at least: the new block also waits for the job to hand it out, which at the end of a
-    // job is busy taking in the block that just ended (~30 ms at n ≈ 3500), and a split that moves a few
-    // terms then finishes later than none.
-    return bottom >= Math.max(MIN_SPLIT_TERMS, setupTerms / 2) ? this.lowest + bottom : null;
+    const setupTerms = splitSetupTerms(this.lowest);
+    const cost = (k: number) => k ** TERM_COST_EXPONENT;
+    let total = setupTerms * cost(this.lowest);
+    for (let k = this.lowest; k <= this.n; k++) total += cost(k);
+    // Keep the top terms while they are no more than half of all the work (the new block's set-up included).
+    let top = 0;
+    let at = this.n + 1;
+    while (at - 1 > this.lowest && top + cost(at - 1) <= total / 2) top += cost(--at);
+    const bottom = at - this.lowest;
+    // Half a setup at least: the new block also waits for the job to hand it out, and a split that moves
+    // a few terms finishes later than none.
+    return bottom >= Math.max(MIN_SPLIT_TERMS, setupTerms / 2) ? at : null;
   }
 
   /** Computes T(n) for the current n and moves down to n-1. */
@@ -503,6 +510,8 @@ function splitSetupTerms(n: number): number {
   const [n1, t1] = SETUP_TERMS[i];
   return 1.2 * (t0 + ((t1 - t0) * (n - n0)) / (n1 - n0));
 }
+/** How a term's cost grows with n, for balancing a split (see balancedSplit). */
+const TERM_COST_EXPONENT = 1.5;
 /** A split that gives the new block fewer terms than this is not worth a thread's time and a setup. */
 const MIN_SPLIT_TERMS = 8;
 /** Bits beyond rel(n) the R_j keep: their truncations (≤ 2^9 per block, ≤ 2^13 terms) then add < 1/4 unit. */

@@ -39,6 +39,8 @@ export interface PoolEvents {
   onTaskUpdate?: (task: BlockTask) => void;
   /** `task` agreed to a split: it now starts at task.from, and oldFrom..task.from-1 needs a task of its own. */
   onSplit?: (task: BlockTask, oldFrom: number) => void;
+  /** `task` was asked to split and declined. */
+  onSplitDeclined?: (task: BlockTask) => void;
   /** A thread became idle with nothing queued. */
   onIdle?: () => void;
 }
@@ -153,6 +155,9 @@ export class BlockPool {
           r.task.latestState = msg.state;
           this.events.onSplit?.(r.task, oldFrom);
         }
+        return;
+      case 'noSplit':
+        if (r) this.events.onSplitDeclined?.(r.task);
         return;
       case 'log':
         this.log(msg.message);

@@ -49,6 +49,7 @@ port.on('message', (req: BlockRequest) => {
       // A request names its block, so one that arrives after that block ended is ignored by the next.
       splitWanted: () => Atomics.load(splitRequest, 0) === req.id && Atomics.compareExchange(splitRequest, 0, req.id, 0) === req.id,
       onSplit: (from, state) => post({ type: 'split', id: req.id, from, state }),
+      onSplitDeclined: () => post({ type: 'noSplit', id: req.id }),
     });
     post({ type: 'result', id: req.id, from: req.from, digits, ms: performance.now() - started });
   } catch (e) {

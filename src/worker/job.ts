@@ -18,6 +18,8 @@ const FIRST_BLOCK_TERMS = 8;
 const STOP_GRACE_MS = 5000;
 /** How long a due checkpoint waits for the running blocks' states (one in its setup answers only after it). */
 const STATE_WAIT_MS = 1000;
+/** How long the job's heavy work waits for a block's answer to a split request (it comes within one term). */
+const SPLIT_ANSWER_WAIT_MS = 250;
 
 function stopReasonIn(control: Int32Array): StopReason | null {
   const s = Atomics.load(control, ControlSlot.State);
@@ -91,16 +93,38 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
       lastCheckpoint = performance.now();
       post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payloadBytes, ms: lastCheckpoint - t0, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
     };
+    // While a split is asked of a running block (a thread is idle at the end of the job), the job's own
+    // heavy work (taking in a block that just ended) waits for the answer, which comes within one term:
+    // otherwise the idle thread would get its part only after that work (30–50 ms at N = 4000).
+    let splitAnswer: { task: BlockTask; done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | undefined;
+    const awaitSplit = (task: BlockTask) => {
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => (resolve = r));
+      // A bound, should an answer never come (a block busy with its set-up answers after it).
+      const timer = setTimeout(() => answerSplit(task), SPLIT_ANSWER_WAIT_MS);
+      splitAnswer = { task, done, resolve, timer };
+    };
+    const answerSplit = (task: BlockTask) => {
+      if (splitAnswer?.task !== task) return;
+      clearTimeout(splitAnswer.timer);
+      splitAnswer.resolve();
+      splitAnswer = undefined;
+    };
+    /** Resolves at once, or once the pending split request is answered. */
+    const afterSplitAnswer = (): Promise<void> | undefined => splitAnswer?.done;
+
     // What a commit costs besides its write, done as soon as a block's digits arrive: a block that ends
     // while an earlier one still runs (the top half of a split, at the end of a job) is then appended at
     // once when that one is in. Anything wrong is left for the commit to find and report, in order.
     const ahead = new WeakMap<Uint8Array[], { from: number; residues: (number[] | null)[]; records: EncodedTerms }>();
     const prepare = (task: BlockTask): BlockTask => {
       task.result.then(
-        (digits) => {
+        async (digits) => {
+          const from = task.from;
+          await afterSplitAnswer();
           try {
-            const records = EncodedTerms.of(digits.map((d, i) => ({ n: task.from + i, digits: d })));
-            ahead.set(digits, { from: task.from, residues: digits.map((d) => engine.verifier.residuesOf(d)), records });
+            const records = EncodedTerms.of(digits.map((d, i) => ({ n: from + i, digits: d })));
+            ahead.set(digits, { from, residues: digits.map((d) => engine.verifier.residuesOf(d)), records });
           } catch {
             /* reported by the commit */
           }
@@ -161,10 +185,8 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
       data.blockThreads,
       (m) => post({ type: 'log', level: 'warn', message: m }),
       {
-        onTaskUpdate: (task) => {
-          if (stateRequest?.waiting.delete(task) && stateRequest.waiting.size === 0) answerStateRequest();
-        },
         onSplit: (task, oldFrom) => {
+          answerSplit(task);
           const at = inflight.indexOf(task);
           if (at < 0) return; // replanned meanwhile: its result is not awaited any more
           // The bottom part goes first in commit order; the idle thread picks it up at once.
@@ -176,7 +198,17 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
           if (stopSeen || stopReason() || planNext(plannedUpTo, engine.target)) return;
           // The running block with the highest terms has the most expensive work left.
           const candidates = blockPool.runningTasks.filter((t) => inflight.includes(t)).sort((a, b) => b.to - a.to);
-          for (const t of candidates) if (blockPool.requestSplit(t)) return;
+          for (const t of candidates) {
+            if (blockPool.requestSplit(t)) {
+              awaitSplit(t);
+              return;
+            }
+          }
+        },
+        onSplitDeclined: (task) => answerSplit(task),
+        onTaskUpdate: (task) => {
+          if (!blockPool.runningTasks.includes(task)) answerSplit(task); // it ended before it saw the request
+          if (stateRequest?.waiting.delete(task) && stateRequest.waiting.size === 0) answerStateRequest();
         },
       },
     );
@@ -250,6 +282,7 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
           reason = result.stop;
           break;
         }
+        await afterSplitAnswer();
         // A split put the bottom of this block in front of it: commit that first (this one's digits wait on its task).
         if (inflight[0] !== head) continue;
         inflight.shift();
