@@ -194,13 +194,15 @@ describe('CLI', function () {
     await killRepeatedly({ count: 6000, threads: 1, kills: 50, seed: Number(process.env.TN_FAULT_SEED ?? 20261125), killAfterMs: [150, 650] });
   });
 
-  it('survives 20 SIGKILLs with two compute threads, through the end of the job where blocks split (N = 4000)', async function () {
+  it('survives 20 SIGKILLs with two compute threads, through the end of the job where blocks split (N = 6000)', async function () {
     this.timeout(600000);
-    // Two threads finish 4000 terms in ~2 s of compute: the kills keep landing in the last blocks, where a
+    // Two threads finish 6000 terms in ~3.5 s of compute (4000 now take 1.3 s: too few kills landed before
+    // the end): the kills land all along the job and, in its last runs, in the last blocks, where a
     // thread that runs out of work takes over the bottom of the other's block.
-    // A run needs ~0.3 s to reach its first checkpoint (two workers start, the blocks resume): kills from
-    // 300 ms on leave each run a chance to save its progress, and before 800 ms they are many enough.
-    await killRepeatedly({ count: 4000, threads: 2, kills: 20, seed: Number(process.env.TN_FAULT_SEED ?? 20261125) + 1, killAfterMs: [300, 800], stopWhenDone: true });
+    // A run needs ~0.3 s to reach its first checkpoint with block states (two workers start, the blocks
+    // resume): kills from 300 ms on leave each run a chance to save its progress, and before 800 ms they
+    // are many enough.
+    await killRepeatedly({ count: 6000, threads: 2, kills: 20, seed: Number(process.env.TN_FAULT_SEED ?? 20261125) + 1, killAfterMs: [300, 800], stopWhenDone: true });
   });
 
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
