@@ -38,7 +38,6 @@ export type JobOutcome =
 export const DEFAULT_CHECKPOINT_MS = 5000;
 /** How long an ending job waits for its block threads' exit (and a crashed one's error) before settling. */
 const BLOCK_EXIT_WAIT_MS = 2000;
-const UNREACHABLE: JobOutcome = { kind: 'failed', code: 'WORKER_EXIT', message: 'the job ended without a last event' };
 export const DEFAULT_MEMORY_MB = 1024;
 
 export class JobRunner {
@@ -109,10 +108,10 @@ export class JobRunner {
       let last: (JobWorkerEvent & { type: 'stopped' | 'failed' }) | undefined;
       // A block thread's crash reaches the job as its port closing, and here as the thread's own error:
       // whichever comes first, the outcome is settled once the block threads are gone, naming the crash.
-      const outcomeOnceBlocksAreGone = async (fallback: JobOutcome): Promise<JobOutcome> => {
+      const outcomeOnceBlocksAreGone = async (withoutLastEvent: JobOutcome): Promise<JobOutcome> => {
         for (const w of this.blockWorkers) void w.terminate();
         await Promise.race([Promise.all(blockExits), new Promise((r) => setTimeout(r, BLOCK_EXIT_WAIT_MS).unref())]);
-        if (!last) return fallback;
+        if (!last) return withoutLastEvent;
         if (last.type === 'stopped') return { kind: 'stopped', reason: last.reason, progress: last.progress };
         return { kind: 'failed', ...(blockFailure ?? { code: last.code, message: last.message }) };
       };
@@ -126,7 +125,7 @@ export class JobRunner {
           // The job has closed its store and posted its last event: nothing more comes on the channel.
           void inlineJob!.then(async () => {
             (this.worker as MessagePort).close();
-            settle(await outcomeOnceBlocksAreGone(UNREACHABLE));
+            settle(await outcomeOnceBlocksAreGone({ kind: 'failed', code: 'WORKER_EXIT', message: 'the job ended without a last event' }));
           });
         }
       });
