@@ -98,7 +98,7 @@ export function isDigits(b: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-export function encodeRecords(terms: readonly NewTerm[]): Buffer {
+function encodeRecords(terms: readonly NewTerm[]): Buffer {
   let total = 0;
   for (const t of terms) total += RECORD_OVERHEAD + t.digits.length;
   const buf = Buffer.allocUnsafe(total);

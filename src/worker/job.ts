@@ -101,7 +101,7 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
       let resolve!: () => void;
       const done = new Promise<void>((r) => (resolve = r));
       // A bound, should an answer never come (a block busy with its set-up answers after it).
-      const timer = setTimeout(() => answerSplit(task), SPLIT_ANSWER_WAIT_MS);
+      const timer = setTimeout(() => answerSplit(task), SPLIT_ANSWER_WAIT_MS).unref();
       splitAnswer = { task, done, resolve, timer };
     };
     const answerSplit = (task: BlockTask) => {
