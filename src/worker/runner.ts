@@ -39,6 +39,12 @@ export const DEFAULT_CHECKPOINT_MS = 5000;
 /** How long an ending job waits for its block threads' exit (and a crashed one's error) before settling. */
 const BLOCK_EXIT_WAIT_MS = 2000;
 export const DEFAULT_MEMORY_MB = 1024;
+/**
+ * V8's young generation for each worker thread, MB (three semi-spaces' worth). V8 grows it to 48 MB on a
+ * machine this size; a block's short-lived BigInts need far less: 12 MB took 45 MB off the peak RSS at
+ * N = 4000 and cost no time, where 3 MB cost 12%.
+ */
+const YOUNG_GENERATION_MB = 12;
 
 export class JobRunner {
   /** The job's worker thread, or (inline) this thread's end of the channel to the job. */
@@ -63,7 +69,7 @@ export class JobRunner {
     for (let i = 0; i < parallelism; i++) {
       const { port1, port2 } = new MessageChannel();
       const blockData: BlockWorkerData = { control, split: new SharedArrayBuffer(SPLIT_BYTES), port: port2 };
-      const w = new Worker(path.join(dir, 'blockWorker.js'), { workerData: blockData, transferList: [port2], resourceLimits: { maxOldGenerationSizeMb: memory } });
+      const w = new Worker(path.join(dir, 'blockWorker.js'), { workerData: blockData, transferList: [port2], resourceLimits: { maxOldGenerationSizeMb: memory, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
       w.on('error', (err: Error & { code?: string }) => {
         blockFailure ??=
           err.code === 'ERR_WORKER_OUT_OF_MEMORY'
@@ -91,7 +97,7 @@ export class JobRunner {
       // Started on the next turn, once the listeners below are in place.
       inlineJob = new Promise<void>((resolve) => setImmediate(resolve)).then(() => runJob(data, port2));
     } else {
-      this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, transferList: blockThreads.map((t) => t.port), resourceLimits: { maxOldGenerationSizeMb: memory } });
+      this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, transferList: blockThreads.map((t) => t.port), resourceLimits: { maxOldGenerationSizeMb: memory, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
     }
     const jobThread = this.worker instanceof Worker ? this.worker : undefined;
 
