@@ -9,9 +9,11 @@ import {
   IDX_FILE,
   LOG_FILE,
   LOG_HEADER_SIZE,
-  LOG_VERSION,
+  CURRENT_LOG_FORMAT,
+  READABLE_LOG_VERSIONS,
   RECORD_OVERHEAD,
   Term,
+  type LogFormat,
   checkLogHeader,
   checkRecord,
   maxDigits,
@@ -75,6 +77,8 @@ export class AsyncTermReader {
   readonly dir: string;
   private identityOk = false;
   private log: FileHandle | null = null;
+  /** The open log's record checksum (set with `log`). */
+  private logFormat: LogFormat = CURRENT_LOG_FORMAT;
   private idx: FileHandle | null = null;
   private logId = '';
   private idxId = '';
@@ -155,11 +159,12 @@ export class AsyncTermReader {
         await h.close();
         if (!strict) return; // read as empty until the writer repairs it
         if ('version' in hc) {
-          throw new StoreError('VERSION', `${logPath} was written by log format version ${hc.version}; this build reads version ${LOG_VERSION}`);
+          throw new StoreError('VERSION', `${logPath} was written by log format version ${hc.version}; ${READABLE_LOG_VERSIONS}`);
         }
         throw new StoreError('CORRUPT', `${logPath} is unreadable (${hc.corrupt}); opening it for writing sets it aside`);
       }
       this.log = h;
+      this.logFormat = hc.format;
       this.logId = id(await h.stat());
     }
     if (!is || id(is) !== this.idxId) {
@@ -231,7 +236,7 @@ export class AsyncTermReader {
       const L = prefix.readUInt32LE(8);
       if (L < 1 || L > maxDigits(term)) break;
       const rec = await w.get(off, RECORD_OVERHEAD + L);
-      if (!rec || checkRecord(rec, term) !== null) break;
+      if (!rec || checkRecord(rec, term, this.logFormat) !== null) break;
       out.push(make(term, rec, L));
       digits += L;
       if (digits >= budget) break;

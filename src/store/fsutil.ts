@@ -64,6 +64,22 @@ export function writeFully(fd: number, buf: Uint8Array, position: number): void 
   }
 }
 
+/** Writes `pieces` one after another from `position` (one writev per call), looping over short writes. */
+export function writevFully(fd: number, pieces: readonly Uint8Array[], position: number): void {
+  let rest = pieces.filter((p) => p.length > 0);
+  let at = position;
+  while (rest.length > 0) {
+    let n = fs.writevSync(fd, rest as NodeJS.ArrayBufferView[], at);
+    if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
+    at += n;
+    // Skip what was written: whole pieces, then the written start of a piece cut short.
+    let k = 0;
+    while (k < rest.length && n >= rest[k].length) n -= rest[k++].length;
+    rest = rest.slice(k);
+    if (n > 0) rest[0] = rest[0].subarray(n);
+  }
+}
+
 /** Reads exactly `len` bytes at `position`, or fewer if the file ends first. */
 export function readFully(fd: number, buf: Uint8Array, offset: number, len: number, position: number): number {
   let done = 0;

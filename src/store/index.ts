@@ -1,4 +1,4 @@
-export { crc32c } from './crc32c';
+export { crc32, crc32c, crc32Portable } from './crc32';
 export { StoreError, isStoreError } from './errors';
 export type { StoreErrorCode } from './errors';
 export { quarantine, atomicWriteFile, fsyncDir } from './fsutil';

@@ -4,7 +4,7 @@
 // newer file (valid CRC, other version) can be told apart from a damaged one.
 import * as fs from 'fs';
 import * as path from 'path';
-import { crc32c } from './crc32c';
+import { crc32c } from './crc32';
 import { StoreError } from './errors';
 import { atomicWriteFile, errnoCode, io, ioError, quarantinePath, fsyncDir } from './fsutil';
 

@@ -6,7 +6,7 @@ import { StoreError } from './errors';
 import { atomicWriteFile, errnoCode, freePath, fsyncDir, io, ioError, timestamp } from './fsutil';
 import { LOCK_FILE, WriterLock, isPidAlive } from './lock';
 import { Snapshot, SnapshotHeader, SnapshotStore } from './snapshot';
-import { IDX_FILE, LOG_FILE, Term, TermLog, type EncodedTerms, type NewTerm } from './termLog';
+import { EncodedTerms, IDX_FILE, LOG_FILE, Term, TermLog, type NewTerm } from './termLog';
 
 export interface StoreLogger {
   info(msg: string): void;
@@ -246,10 +246,15 @@ export class StateDir {
 
   /**
    * Appends terms count+1, count+2, … in one write (+ fsync when durable). All or nothing. They may come
-   * encoded ahead (EncodedTerms.of: checked and checksummed while earlier terms were still being computed).
+   * encoded ahead (encodeTerms: checked and checksummed while earlier terms were still being computed).
    */
   appendTerms(terms: readonly NewTerm[] | EncodedTerms): void {
     this.writable().append(terms);
+  }
+
+  /** Terms checked and checksummed for this directory's log, ahead of their append (see appendTerms). */
+  encodeTerms(terms: readonly NewTerm[]): EncodedTerms {
+    return EncodedTerms.of(terms, this.writable().logFormat);
   }
 
   readTerm(n: number): string {

@@ -1,11 +1,14 @@
 // Append-only log of finished terms (terms.log) and its derived offset index (terms.idx).
 //
 // terms.log: header  "TANLOG\0\0" | u32 version | u32 crc32c(first 12 bytes)
-//            records u32 0x52544E54 | u32 n | u32 L | L ASCII digits | u32 crc32c(n, L, digits)
+//            records u32 0x52544E54 | u32 n | u32 L | L ASCII digits | u32 checksum(n, L, digits)
+//            The version fixes the records' checksum: CRC-32C in version 1, CRC-32 in version 2 (native
+//            in Node, 2.5–3× faster). The header's is CRC-32C in every version, so that any build can
+//            read any log's version. New logs are version 2; a version-1 log stays version 1.
 // terms.idx: u64 LE offset of record n at (n-1)*8. Derived: rebuilt from the log whenever it disagrees.
 import * as fs from 'fs';
 import * as path from 'path';
-import { crc32c } from './crc32c';
+import { crc32, crc32c } from './crc32';
 import { StoreError } from './errors';
 import {
   atomicWriteFile,
@@ -17,12 +20,26 @@ import {
   readFully,
   removeQuietly,
   writeFully,
+  writevFully,
 } from './fsutil';
 
 export const LOG_FILE = 'terms.log';
 export const IDX_FILE = 'terms.idx';
 export const LOG_MAGIC = Buffer.from('TANLOG\0\0', 'latin1');
-export const LOG_VERSION = 1;
+/** What a log's version fixes: the checksum of its records. */
+export interface LogFormat {
+  readonly version: number;
+  readonly checksum: (bytes: Uint8Array, seed?: number) => number;
+}
+const LOG_FORMATS: ReadonlyMap<number, LogFormat> = new Map([
+  [1, { version: 1, checksum: crc32c }],
+  [2, { version: 2, checksum: crc32 }],
+]);
+/** The version new logs are written in. */
+export const LOG_VERSION = 2;
+export const CURRENT_LOG_FORMAT = LOG_FORMATS.get(LOG_VERSION)!;
+/** "this build reads versions 1 and 2", for refusals. */
+export const READABLE_LOG_VERSIONS = `this build reads version${LOG_FORMATS.size > 1 ? 's' : ''} ${[...LOG_FORMATS.keys()].join(' and ')}`;
 export const LOG_HEADER_SIZE = 16;
 export const RECORD_MAGIC = 0x52544e54;
 /** magic + n + L + crc */
@@ -59,7 +76,7 @@ export function logHeader(): Buffer {
   return b;
 }
 
-export type HeaderCheck = { ok: true } | { ok: false; version: number } | { ok: false; corrupt: string };
+export type HeaderCheck = { ok: true; format: LogFormat } | { ok: false; version: number } | { ok: false; corrupt: string };
 
 /** Checks the first bytes of a log file (fewer than 16 means a cut-short header). */
 export function checkLogHeader(b: Uint8Array): HeaderCheck {
@@ -68,8 +85,8 @@ export function checkLogHeader(b: Uint8Array): HeaderCheck {
   if (!buf.subarray(0, 8).equals(LOG_MAGIC)) return { ok: false, corrupt: 'the header magic is wrong' };
   if (buf.readUInt32LE(12) !== crc32c(buf.subarray(0, 12))) return { ok: false, corrupt: 'the header checksum is wrong' };
   const version = buf.readUInt32LE(8);
-  if (version !== LOG_VERSION) return { ok: false, version };
-  return { ok: true };
+  const format = LOG_FORMATS.get(version);
+  return format ? { ok: true, format } : { ok: false, version };
 }
 
 /** All bytes in [start, end) are ASCII digits. */
@@ -98,34 +115,20 @@ export function isDigits(b: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-function encodeRecords(terms: readonly NewTerm[]): Buffer {
-  let total = 0;
-  for (const t of terms) total += RECORD_OVERHEAD + t.digits.length;
-  const buf = Buffer.allocUnsafe(total);
-  let p = 0;
-  for (const t of terms) {
-    const L = t.digits.length;
-    buf.writeUInt32LE(RECORD_MAGIC, p);
-    buf.writeUInt32LE(t.n, p + 4);
-    buf.writeUInt32LE(L, p + 8);
-    if (typeof t.digits === 'string') buf.write(t.digits, p + PREFIX, L, 'latin1');
-    else buf.set(t.digits, p + PREFIX);
-    buf.writeUInt32LE(crc32c(buf.subarray(p + 4, p + PREFIX + L)), p + PREFIX + L);
-    p += RECORD_OVERHEAD + L;
-  }
-  return buf;
-}
-
 /**
  * Terms first..first+count-1 as log records: checked (in order, decimal digits without a leading zero,
- * no longer than the term can be) and encoded with their checksums, ready to be appended. Everything
- * but their place in the log, so that it can be done ahead, while the log still waits for earlier terms.
+ * no longer than the term can be) and checksummed, ready to be appended. Everything but their place in
+ * the log, so that it can be done ahead, while the log still waits for earlier terms. The records are
+ * pieces (each term's 12-byte prefix, its digits, its 4-byte checksum) written with one writev: the
+ * digits are not copied (at N = 4000 that copy was 49 MB, and the memory it left for the GC).
  */
 export class EncodedTerms {
   private constructor(
     readonly first: number,
     readonly lengths: readonly number[],
-    readonly records: Buffer,
+    readonly pieces: readonly Uint8Array[],
+    readonly bytes: number,
+    readonly format: LogFormat,
   ) {}
 
   get count(): number {
@@ -133,40 +136,46 @@ export class EncodedTerms {
   }
 
   /** Throws RangeError (naming the term) on anything that is not a valid run of terms. */
-  static of(terms: readonly NewTerm[]): EncodedTerms {
+  static of(terms: readonly NewTerm[], format: LogFormat = CURRENT_LOG_FORMAT): EncodedTerms {
     const first = terms.length > 0 && terms[0] ? terms[0].n : 0;
+    // Per term: prefix (magic, n, L) at 16·i and its checksum at 16·i + 12, in one small buffer.
+    const frames = Buffer.allocUnsafe(terms.length * RECORD_OVERHEAD);
+    const pieces: Uint8Array[] = [];
+    let bytes = 0;
     let expect = first;
-    for (const t of terms) {
+    for (let i = 0; i < terms.length; i++) {
+      const t = terms[i];
       if (!t || t.n !== expect || !Number.isInteger(t.n) || t.n < 1) {
         throw new RangeError(`terms must be appended in order: expected term ${expect}, got ${t ? t.n : t}`);
       }
+      if (!(typeof t.digits === 'string' || t.digits instanceof Uint8Array)) throw notDecimal(t.n);
       // Only ASCII passes the byte-length test (any other character takes two or more UTF-8 bytes), so
       // the latin1 bytes checked below are the characters themselves.
-      const text = typeof t.digits === 'string';
-      if (!(text || t.digits instanceof Uint8Array) || t.digits.length === 0 || (t.digits.length > 1 && (text ? (t.digits as string).charCodeAt(0) : (t.digits as Uint8Array)[0]) === 0x30) || (text && Buffer.byteLength(t.digits as string, 'utf8') !== t.digits.length)) {
-        throw new RangeError(`term ${t.n}: digits must be a decimal number without sign or leading zeros`);
-      }
-      if (t.digits.length > maxDigits(t.n) || t.n > U32_MAX) {
-        throw new RangeError(`term ${t.n}: ${t.digits.length} digits is more than T(${t.n}) can have`);
-      }
+      if (typeof t.digits === 'string' && Buffer.byteLength(t.digits, 'utf8') !== t.digits.length) throw notDecimal(t.n);
+      const digits = typeof t.digits === 'string' ? Buffer.from(t.digits, 'latin1') : t.digits;
+      const L = digits.length;
+      // The digits are checked a word at a time (not by a regular expression over a string).
+      if (L === 0 || (L > 1 && digits[0] === 0x30) || !isDigits(digits, 0, L)) throw notDecimal(t.n);
+      if (L > maxDigits(t.n) || t.n > U32_MAX) throw new RangeError(`term ${t.n}: ${L} digits is more than T(${t.n}) can have`);
+      const at = i * RECORD_OVERHEAD;
+      frames.writeUInt32LE(RECORD_MAGIC, at);
+      frames.writeUInt32LE(t.n, at + 4);
+      frames.writeUInt32LE(L, at + 8);
+      frames.writeUInt32LE(format.checksum(digits, format.checksum(frames.subarray(at + 4, at + PREFIX))), at + PREFIX);
+      pieces.push(frames.subarray(at, at + PREFIX), digits, frames.subarray(at + PREFIX, at + RECORD_OVERHEAD));
+      bytes += RECORD_OVERHEAD + L;
       expect++;
     }
-    const records = encodeRecords(terms);
-    // The digits themselves are checked in their encoded bytes (a pass over words, not a regular
-    // expression over the strings).
-    let at = 0;
-    for (const t of terms) {
-      if (!isDigits(records, at + PREFIX, at + PREFIX + t.digits.length)) {
-        throw new RangeError(`term ${t.n}: digits must be a decimal number without sign or leading zeros`);
-      }
-      at += RECORD_OVERHEAD + t.digits.length;
-    }
-    return new EncodedTerms(first, terms.map((t) => t.digits.length), records);
+    return new EncodedTerms(first, terms.map((t) => t.digits.length), pieces, bytes, format);
   }
 }
 
+function notDecimal(n: number): RangeError {
+  return new RangeError(`term ${n}: digits must be a decimal number without sign or leading zeros`);
+}
+
 /** Validates one complete record `rec` (exactly 16+L bytes). Returns null if good, else why not. */
-export function checkRecord(rec: Uint8Array, n: number): string | null {
+export function checkRecord(rec: Uint8Array, n: number, format: LogFormat): string | null {
   if (rec.length < RECORD_OVERHEAD) return 'the record is cut short';
   const b = Buffer.from(rec.buffer, rec.byteOffset, rec.length);
   if (b.readUInt32LE(0) !== RECORD_MAGIC) return 'the record magic is wrong';
@@ -174,7 +183,7 @@ export function checkRecord(rec: Uint8Array, n: number): string | null {
   const L = b.readUInt32LE(8);
   if (L < 1 || L > maxDigits(n)) return `its length ${L} is impossible`;
   if (rec.length !== RECORD_OVERHEAD + L) return 'its length disagrees with the index';
-  if (b.readUInt32LE(PREFIX + L) !== crc32c(b.subarray(4, PREFIX + L))) return 'its checksum is wrong';
+  if (b.readUInt32LE(PREFIX + L) !== format.checksum(b.subarray(4, PREFIX + L))) return 'its checksum is wrong';
   if (!isDigits(b, PREFIX, PREFIX + L) || (L > 1 && b[PREFIX] === 0x30)) return 'its digits are not a decimal number';
   return null;
 }
@@ -184,7 +193,7 @@ export function checkRecord(rec: Uint8Array, n: number): string | null {
  * tail (an interrupted append) only if every byte present is what such a record
  * would hold; otherwise it is damage.
  */
-export function classifyShortRecord(rest: Uint8Array, n: number): string | null {
+export function classifyShortRecord(rest: Uint8Array, n: number, format: LogFormat): string | null {
   const b = Buffer.from(rest.buffer, rest.byteOffset, rest.length);
   const expect = Buffer.alloc(8);
   expect.writeUInt32LE(RECORD_MAGIC, 0);
@@ -200,7 +209,7 @@ export function classifyShortRecord(rest: Uint8Array, n: number): string | null 
   }
   if (b.length > PREFIX + L) {
     const c = Buffer.alloc(4);
-    c.writeUInt32LE(crc32c(b.subarray(4, PREFIX + L)), 0);
+    c.writeUInt32LE(format.checksum(b.subarray(4, PREFIX + L)), 0);
     if (!b.subarray(PREFIX + L).equals(c.subarray(0, b.length - PREFIX - L))) return 'its checksum is wrong';
   }
   return null;
@@ -253,7 +262,7 @@ export interface ScanResult {
 }
 
 /** Verifies records from `pos` (expected to be term `n`) to the end of the file. */
-export function scanLog(fd: number, size: number, pos: number, n: number): ScanResult {
+export function scanLog(fd: number, size: number, pos: number, n: number, format: LogFormat): ScanResult {
   const w = new SyncWindow(fd, size);
   const offsets: number[] = [];
   let problem: ScanProblem | undefined;
@@ -262,7 +271,7 @@ export function scanLog(fd: number, size: number, pos: number, n: number): ScanR
     let reason: string | null;
     let torn = false;
     if (prefix === null) {
-      reason = classifyShortRecord(w.get(pos, size - pos) ?? Buffer.alloc(0), n);
+      reason = classifyShortRecord(w.get(pos, size - pos) ?? Buffer.alloc(0), n, format);
       torn = reason === null;
     } else {
       const L = prefix.readUInt32LE(8);
@@ -270,10 +279,10 @@ export function scanLog(fd: number, size: number, pos: number, n: number): ScanR
       else if (prefix.readUInt32LE(4) !== n) reason = `it claims to be term ${prefix.readUInt32LE(4)}`;
       else if (L < 1 || L > maxDigits(n)) reason = `its length ${L} is impossible`;
       else if (pos + RECORD_OVERHEAD + L > size) {
-        reason = classifyShortRecord(w.get(pos, size - pos) ?? Buffer.alloc(0), n);
+        reason = classifyShortRecord(w.get(pos, size - pos) ?? Buffer.alloc(0), n, format);
         torn = reason === null;
       } else {
-        reason = checkRecord(w.get(pos, RECORD_OVERHEAD + L) ?? Buffer.alloc(0), n);
+        reason = checkRecord(w.get(pos, RECORD_OVERHEAD + L) ?? Buffer.alloc(0), n, format);
         if (reason === null) {
           offsets.push(pos);
           pos += RECORD_OVERHEAD + L;
@@ -323,6 +332,8 @@ export class TermLog {
   private extra: number[] = [];
   /** A failed append could not be undone: bytes past logSize must be cut before the next append. */
   private dirtyTail = false;
+  /** The open log's format (a new log's is the current one). */
+  private format: LogFormat = CURRENT_LOG_FORMAT;
   readonly logPath: string;
   readonly idxPath: string;
 
@@ -340,6 +351,11 @@ export class TermLog {
 
   get writable(): boolean {
     return this.opts.mode === 'write';
+  }
+
+  /** How this log's records are checksummed: what EncodedTerms.of needs to encode terms ahead for it. */
+  get logFormat(): LogFormat {
+    return this.format;
   }
 
   static open(dir: string, opts: TermLogOptions): TermLog {
@@ -372,7 +388,7 @@ export class TermLog {
       if ('version' in hc) {
         throw new StoreError(
           'VERSION',
-          `${this.logPath} was written by log format version ${hc.version}; this build reads version ${LOG_VERSION}`,
+          `${this.logPath} was written by log format version ${hc.version}; ${READABLE_LOG_VERSIONS}`,
         );
       }
       if (!write) {
@@ -393,6 +409,8 @@ export class TermLog {
       this.createEmpty();
       this.logFd = io(`open ${this.logPath}`, () => fs.openSync(this.logPath, 'r+'));
       size = LOG_HEADER_SIZE;
+    } else {
+      this.format = hc.format;
     }
 
     // Index: write mode keeps terms.idx open for appends; read mode only reads it.
@@ -422,7 +440,7 @@ export class TermLog {
         end = off + len;
       }
     }
-    const res = scanLog(this.logFd, size, end, trusted + 1);
+    const res = scanLog(this.logFd, size, end, trusted + 1, this.format);
     const count = res.count;
 
     if (!write) {
@@ -500,7 +518,7 @@ export class TermLog {
     if (L < 1 || L > maxDigits(n) || off + RECORD_OVERHEAD + L > size) return 0;
     const rec = Buffer.alloc(RECORD_OVERHEAD + L);
     if (readFully(this.logFd as number, rec, 0, rec.length, off) !== rec.length) return 0;
-    return checkRecord(rec, n) === null ? rec.length : 0;
+    return checkRecord(rec, n, this.format) === null ? rec.length : 0;
   }
 
   private createEmpty(): void {
@@ -613,7 +631,7 @@ export class TermLog {
         const prefix = off >= LOG_HEADER_SIZE ? w.get(off, PREFIX) : null;
         const L = prefix ? prefix.readUInt32LE(8) : 0;
         const rec = prefix && L >= 1 && L <= maxDigits(n) ? w.get(off, RECORD_OVERHEAD + L) : null;
-        bad = rec ? checkRecord(rec, n) : 'its index entry points outside the record area';
+        bad = rec ? checkRecord(rec, n, this.format) : 'its index entry points outside the record area';
         if (bad !== null) break;
         const digits = (rec as Buffer).toString('latin1', PREFIX, PREFIX + L);
         healed = false;
@@ -637,7 +655,7 @@ export class TermLog {
    */
   private healIndex(n: number, why: string): boolean {
     if (this.logFd === null) return false;
-    const res = scanLog(this.logFd, this.logSize, LOG_HEADER_SIZE, 1);
+    const res = scanLog(this.logFd, this.logSize, LOG_HEADER_SIZE, 1, this.format);
     if (res.count < this._count) return false;
     const offsets = res.offsets.slice(0, this._count);
     if (this.writable) {
@@ -656,13 +674,13 @@ export class TermLog {
   /** Appends terms count+1, count+2, … (or records encoded ahead: EncodedTerms) in one write. All or nothing. */
   append(terms: readonly NewTerm[] | EncodedTerms): void {
     if (!this.writable) throw new Error('this state directory was opened read-only');
-    const encoded = terms instanceof EncodedTerms ? terms : EncodedTerms.of(terms);
+    const encoded = terms instanceof EncodedTerms ? terms : EncodedTerms.of(terms, this.format);
     if (encoded.count === 0) return;
+    if (encoded.format !== this.format) throw new RangeError(`terms encoded for log format ${encoded.format.version} cannot go into a version ${this.format.version} log`);
     if (encoded.first !== this._count + 1) {
       throw new RangeError(`terms must be appended in order: expected term ${this._count + 1}, got ${encoded.first}`);
     }
     const fd = this.logFd as number;
-    const buf = encoded.records;
     const prevSize = this.logSize;
     const prevCount = this._count;
     if (this.dirtyTail) {
@@ -673,7 +691,7 @@ export class TermLog {
       this.dirtyTail = false;
     }
     try {
-      writeFully(fd, buf, prevSize);
+      writevFully(fd, encoded.pieces, prevSize);
       if (this.opts.durable) fs.fsyncSync(fd);
     } catch (e) {
       this.rollback(prevSize, prevCount);
@@ -691,7 +709,7 @@ export class TermLog {
       this.rollback(prevSize, prevCount);
       throw ioError(e, `append to ${this.idxPath}`);
     }
-    this.logSize = prevSize + buf.length;
+    this.logSize = prevSize + encoded.bytes;
     this._count = prevCount + encoded.count;
     this.fileCount = this._count;
   }
@@ -717,7 +735,7 @@ export class TermLog {
     // The cut point must be the verified start of term count+1 (or the end of term count).
     let cutAt = this.offsets(count + 1, count + 1)[0];
     if (this.verifiedLengthAt(cutAt, count + 1, this.logSize) === 0) {
-      const res = scanLog(this.logFd as number, this.logSize, LOG_HEADER_SIZE, 1);
+      const res = scanLog(this.logFd as number, this.logSize, LOG_HEADER_SIZE, 1, this.format);
       cutAt = count < res.count ? res.offsets[count] : res.end;
       count = Math.min(count, res.count);
     }
@@ -742,7 +760,7 @@ export class TermLog {
   verifyAll(): { ok: boolean; firstBad?: number } {
     if (this.logFd === null) return this._count === 0 ? { ok: true } : { ok: false, firstBad: 1 };
     const size = fs.fstatSync(this.logFd).size;
-    const res = scanLog(this.logFd, Math.min(size, this.logSize), LOG_HEADER_SIZE, 1);
+    const res = scanLog(this.logFd, Math.min(size, this.logSize), LOG_HEADER_SIZE, 1, this.format);
     let firstBad: number | undefined;
     if (res.count < this._count) firstBad = res.count + 1;
     else if (this.writable && size !== this.logSize) firstBad = this._count + 1; // bytes past the last term (a reader may see a writer's new ones)

@@ -5,7 +5,7 @@
 // host whose own thread is otherwise idle (the CLI), on that thread (JobRunner's `inline`).
 import type { MessagePort } from 'node:worker_threads';
 import { piBitsFor, planNext, type TangentEngine } from '../engine/engine';
-import { EncodedTerms, StateDir, StoreError } from '../store';
+import { StateDir, StoreError, type EncodedTerms } from '../store';
 import { ControlSlot, ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../common/protocol';
 import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
 import { restoreEngine, writeCheckpoint, type PendingBlock } from './jobState';
@@ -123,7 +123,7 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
           const from = task.from;
           await afterSplitAnswer();
           try {
-            const records = EncodedTerms.of(digits.map((d, i) => ({ n: from + i, digits: d })));
+            const records = store.encodeTerms(digits.map((d, i) => ({ n: from + i, digits: d })));
             ahead.set(digits, { from, residues: digits.map((d) => engine.verifier.residuesOf(d)), records });
           } catch {
             /* reported by the commit */

@@ -4,7 +4,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import nodeFs = require('fs'); // the real module object, for monkey-patching
 import * as path from 'path';
-import { AsyncTermReader, EncodedTerms, StateDir, StoreError, crc32c } from '../../src/store';
+import { AsyncTermReader, EncodedTerms, StateDir, StoreError, crc32, crc32Portable, crc32c } from '../../src/store';
 import { isDigits } from '../../src/store/termLog';
 import type { Snapshot, StoreLogger, Term } from '../../src/store';
 import { REF_TERMS, fixturePath, tempDirs, expectStoreError } from './testUtil';
@@ -20,35 +20,43 @@ function snapHeader(position: number, extra: Record<string, unknown> = {}) {
 }
 // ----
 
-describe('store: crc32c', () => {
-  it('matches the CRC-32C check value and is incremental', () => {
-    assert.strictEqual(crc32c(Buffer.from('123456789')), 0xe3069283);
-    assert.strictEqual(crc32c(Buffer.alloc(0)), 0);
-    assert.strictEqual(crc32c(Buffer.alloc(32)), 0x8a9136aa); // RFC 3720 B.4: 32 bytes of zeros
-    assert.strictEqual(crc32c(Buffer.alloc(32, 0xff)), 0x62a8ab43); // RFC 3720 B.4: 32 bytes of 0xFF
-    const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7919) & 0xff));
-    for (const cut of [0, 1, 7, 8, 9, 500, 999, 1000]) {
-      assert.strictEqual(crc32c(data.subarray(cut), crc32c(data.subarray(0, cut))), crc32c(data), `cut ${cut}`);
-    }
-  });
+describe('store: checksums', () => {
+  // Check values: CRC-32C from RFC 3720 B.4, CRC-32 the IEEE 802.3 check value and its 32-byte vectors.
+  const checksums = [
+    { name: 'crc32c', crc: crc32c, poly: 0x82f63b78, check: 0xe3069283, zeros: 0x8a9136aa, ones: 0x62a8ab43 },
+    { name: 'crc32', crc: crc32, poly: 0xedb88320, check: 0xcbf43926, zeros: 0x190a55ad, ones: 0xff6cab0b },
+    { name: 'crc32Portable', crc: crc32Portable, poly: 0xedb88320, check: 0xcbf43926, zeros: 0x190a55ad, ones: 0xff6cab0b },
+  ];
+  for (const { name, crc, poly, check, zeros, ones } of checksums) {
+    it(`${name} matches its check values and is incremental`, () => {
+      assert.strictEqual(crc(Buffer.from('123456789')), check);
+      assert.strictEqual(crc(Buffer.alloc(0)), 0);
+      assert.strictEqual(crc(Buffer.alloc(32)), zeros);
+      assert.strictEqual(crc(Buffer.alloc(32, 0xff)), ones);
+      const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7919) & 0xff));
+      for (const cut of [0, 1, 7, 8, 9, 500, 999, 1000]) {
+        assert.strictEqual(crc(data.subarray(cut), crc(data.subarray(0, cut))), crc(data), `cut ${cut}`);
+      }
+    });
 
-  it('reads words at every alignment and length the same as one byte at a time (RFC 3720 definition)', () => {
-    const bitwise = (b: Uint8Array) => {
-      let c = 0xffffffff;
-      for (const byte of b) {
-        c ^= byte;
-        for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    it(`${name} reads every alignment and length the same as one bit at a time (the polynomial's definition)`, () => {
+      const bitwise = (b: Uint8Array) => {
+        let c = 0xffffffff;
+        for (const byte of b) {
+          c ^= byte;
+          for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ poly : c >>> 1;
+        }
+        return ~c >>> 0;
+      };
+      const data = Buffer.from(Array.from({ length: 80 }, (_, i) => (i * 40503 + 17) & 0xff));
+      for (let offset = 0; offset < 8; offset++) {
+        for (let length = 0; offset + length <= data.length; length += 3) {
+          const slice = data.subarray(offset, offset + length);
+          assert.strictEqual(crc(slice), bitwise(slice), `offset ${offset}, length ${length}`);
+        }
       }
-      return ~c >>> 0;
-    };
-    const data = Buffer.from(Array.from({ length: 80 }, (_, i) => (i * 40503 + 17) & 0xff));
-    for (let offset = 0; offset < 8; offset++) {
-      for (let length = 0; offset + length <= data.length; length += 3) {
-        const slice = data.subarray(offset, offset + length);
-        assert.strictEqual(crc32c(slice), bitwise(slice), `offset ${offset}, length ${length}`);
-      }
-    }
-  });
+    });
+  }
 });
 
 describe('store: digit check of records', () => {
@@ -141,6 +149,24 @@ describe('store: round trip', function () {
       assert.deepStrictEqual(sd.readRange(1, 4), REF.slice(0, 4));
     } finally {
       sd.close();
+    }
+  });
+
+  it('appends 500 terms in one call (1500 pieces: more than one writev takes) and reads them back', async () => {
+    const dir = tmpDir('many');
+    const sd = StateDir.open(dir);
+    try {
+      sd.appendTerms(REF.slice(0, 500).map((t) => ({ n: t.n, digits: Buffer.from(t.digits, 'latin1') })));
+      assert.deepStrictEqual(sd.readRange(1, 500), REF.slice(0, 500));
+      assert.deepStrictEqual(sd.verifyAll(), { ok: true });
+    } finally {
+      sd.close();
+    }
+    const reader = await AsyncTermReader.open(dir);
+    try {
+      assert.deepStrictEqual(await reader.readRange(1, 500), REF.slice(0, 500));
+    } finally {
+      await reader.close();
     }
   });
 

@@ -6,7 +6,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import nodeFs = require('fs'); // the real module object, for monkey-patching
 import * as path from 'path';
-import { AsyncTermReader, StateDir, StoreError, crc32c } from '../../src/store';
+import { AsyncTermReader, StateDir, StoreError, crc32, crc32c } from '../../src/store';
 import type { Term } from '../../src/store';
 import { REF_TERMS, fixturePath, tempDirs, expectStoreError, mulberry32 } from './testUtil';
 
@@ -396,16 +396,77 @@ describe('store: damage and crashes', function () {
     }
 
     it('a log header of another format version is refused with VERSION and left untouched', () => {
-      const dir = tmpDir('logv2');
+      const dir = tmpDir('logv99');
       StateDir.open(dir).close();
       const head = Buffer.alloc(16);
       head.write('TANLOG\0\0', 0, 'latin1');
-      head.writeUInt32LE(2, 8);
+      head.writeUInt32LE(99, 8);
       head.writeUInt32LE(crc32c(head.subarray(0, 12)), 12);
       fs.writeFileSync(path.join(dir, 'terms.log'), Buffer.concat([head, Buffer.from('future records')]));
       const before = listing(dir);
-      expectStoreError(() => StateDir.open(dir), 'VERSION');
+      const e = expectStoreError(() => StateDir.open(dir), 'VERSION');
+      assert.ok(e.message.endsWith('was written by log format version 99; this build reads versions 1 and 2'), e.message);
       assert.deepStrictEqual(listing(dir), before);
+    });
+
+    it('a version-1 log (CRC-32C records, written by earlier builds) is read, checked and appended to as version 1', async () => {
+      // Made by hand to the version-1 layout, so this does not depend on the code under test.
+      const dir = tmpDir('logv1');
+      StateDir.open(dir).close();
+      const head = Buffer.alloc(16);
+      head.write('TANLOG\0\0', 0, 'latin1');
+      head.writeUInt32LE(1, 8);
+      head.writeUInt32LE(crc32c(head.subarray(0, 12)), 12);
+      const record = (t: Term) => {
+        const body = Buffer.alloc(12 + t.digits.length);
+        body.writeUInt32LE(0x52544e54, 0);
+        body.writeUInt32LE(t.n, 4);
+        body.writeUInt32LE(t.digits.length, 8);
+        body.write(t.digits, 12, 'latin1');
+        const crc = Buffer.alloc(4);
+        crc.writeUInt32LE(crc32c(body.subarray(4)));
+        return Buffer.concat([body, crc]);
+      };
+      fs.writeFileSync(path.join(dir, 'terms.log'), Buffer.concat([head, ...REF.slice(0, 40).map(record)]));
+      fs.writeFileSync(path.join(dir, 'terms.idx'), Buffer.alloc(0)); // rebuilt from the log
+      const sd = StateDir.open(dir);
+      try {
+        assert.strictEqual(sd.count, 40);
+        assert.deepStrictEqual(sd.readRange(1, 40), REF.slice(0, 40));
+        sd.appendTerms(REF.slice(40, 60));
+        sd.appendTerms(sd.encodeTerms(REF.slice(60, 70)));
+      } finally {
+        sd.close();
+      }
+      const bytes = fs.readFileSync(path.join(dir, 'terms.log'));
+      assert.ok(bytes.equals(Buffer.concat([head, ...REF.slice(0, 70).map(record)])), 'the log is version 1 byte for byte');
+      const reader = await AsyncTermReader.open(dir);
+      try {
+        assert.deepStrictEqual(await reader.readRange(1, 70), REF.slice(0, 70));
+      } finally {
+        await reader.close();
+      }
+      // A damaged version-1 record is found by its CRC-32C like any other.
+      const at = bytes.length - 4 - REF[69].digits.length + 3;
+      fs.writeFileSync(path.join(dir, 'terms.log'), Buffer.concat([bytes.subarray(0, at), Buffer.from([bytes[at] === 0x31 ? 0x32 : 0x31]), bytes.subarray(at + 1)]));
+      const damaged = StateDir.open(dir);
+      try {
+        assert.strictEqual(damaged.count, 69);
+      } finally {
+        damaged.close();
+      }
+    });
+
+    it('a new log is version 2, its records checked by CRC-32', () => {
+      const dir = tmpDir('logv2');
+      const sd = StateDir.open(dir);
+      sd.appendTerms(REF.slice(0, 3));
+      sd.close();
+      const bytes = fs.readFileSync(path.join(dir, 'terms.log'));
+      assert.strictEqual(bytes.readUInt32LE(8), 2);
+      // Term 1's record: magic, n, L, digits, then CRC-32 of (n, L, digits).
+      const L = bytes.readUInt32LE(24);
+      assert.strictEqual(bytes.readUInt32LE(28 + L), crc32(bytes.subarray(20, 28 + L)));
     });
 
     it('snapshots ahead of a log that lost its tail are set aside', () => {
@@ -536,9 +597,10 @@ describe('store: damage and crashes', function () {
     function diskFull(code = 'ENOSPC'): Error {
       return Object.assign(new Error(`${code}: no space left on device, write`), { code, syscall: 'write' });
     }
-    /** Makes the nth fs.writeSync call write half its bytes and then fail. */
+    /** Makes the nth fs.writeSync or fs.writevSync call (the log's appends) write half its bytes and then fail. */
     function failingWrites<T>(nth: number, fn: () => T, code = 'ENOSPC', alsoFailTruncate = false): T {
       const realWrite = nodeFs.writeSync;
+      const realWritev = nodeFs.writevSync;
       const realTrunc = nodeFs.ftruncateSync;
       let calls = 0;
       const f = nodeFs as unknown as Record<string, unknown>;
@@ -549,6 +611,14 @@ describe('store: damage and crashes', function () {
         }
         return realWrite(fd, buf, off, len, pos);
       };
+      f.writevSync = (fd: number, pieces: Uint8Array[], pos: number) => {
+        if (++calls === nth) {
+          const all = Buffer.concat(pieces);
+          realWrite(fd, all, 0, Math.floor(all.length / 2), pos);
+          throw diskFull(code);
+        }
+        return realWritev(fd, pieces, pos);
+      };
       if (alsoFailTruncate) {
         f.ftruncateSync = () => {
           throw diskFull('EIO');
@@ -558,6 +628,7 @@ describe('store: damage and crashes', function () {
         return fn();
       } finally {
         f.writeSync = realWrite;
+        f.writevSync = realWritev;
         f.ftruncateSync = realTrunc;
       }
     }
