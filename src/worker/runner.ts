@@ -40,11 +40,18 @@ export const DEFAULT_CHECKPOINT_MS = 5000;
 const BLOCK_EXIT_WAIT_MS = 2000;
 export const DEFAULT_MEMORY_MB = 1024;
 /**
- * V8's young generation for each worker thread, MB (three semi-spaces' worth). V8 grows it to 48 MB on a
- * machine this size; a block's short-lived BigInts need far less: 12 MB took 45 MB off the peak RSS at
- * N = 4000 and cost no time, where 3 MB cost 12%.
+ * V8's young generation for a block thread, MB (three semi-spaces). V8 grows it to 48 MB on a machine this
+ * size. A term's short-lived BigInts grow with n, and a semi-space smaller than ~n/1000 MB promotes them to
+ * the old generation: block CPU at n = 15200 was 20% higher with 8 MB than with 16, at n = 7200 and 3600 no
+ * different with 8 or 4. So it is sized to the job (at N = 4000, 12 MB took 45 MB off the peak RSS), and
+ * V8's own size when the target is not known yet (a resumed job's is in its store).
  */
-const YOUNG_GENERATION_MB = 12;
+export function blockYoungGenerationMb(target: number | undefined): number {
+  const semiSpace = target === undefined ? 16 : Math.min(16, Math.max(4, 2 ** Math.ceil(Math.log2(target / 1000))));
+  return 3 * semiSpace;
+}
+/** The job thread's young generation, MB: it allocates little besides the digits' buffers, which live outside the heap. */
+const JOB_YOUNG_GENERATION_MB = 12;
 
 export class JobRunner {
   /** The job's worker thread, or (inline) this thread's end of the channel to the job. */
@@ -59,6 +66,7 @@ export class JobRunner {
   constructor(readonly options: JobOptions) {
     const dir = options.workerDir ?? __dirname;
     const memory = options.maxOldGenerationSizeMb ?? DEFAULT_MEMORY_MB;
+    const youngGeneration = blockYoungGenerationMb(options.target);
     const parallelism = Math.max(1, options.parallelism ?? Math.min(2, os.availableParallelism()));
     const control = this.control.buffer as SharedArrayBuffer;
     // Each block thread talks to the job worker over a channel of its own; a crash is reported here
@@ -69,7 +77,7 @@ export class JobRunner {
     for (let i = 0; i < parallelism; i++) {
       const { port1, port2 } = new MessageChannel();
       const blockData: BlockWorkerData = { control, split: new SharedArrayBuffer(SPLIT_BYTES), port: port2 };
-      const w = new Worker(path.join(dir, 'blockWorker.js'), { workerData: blockData, transferList: [port2], resourceLimits: { maxOldGenerationSizeMb: memory, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+      const w = new Worker(path.join(dir, 'blockWorker.js'), { workerData: blockData, transferList: [port2], resourceLimits: { maxOldGenerationSizeMb: memory, maxYoungGenerationSizeMb: youngGeneration } });
       w.on('error', (err: Error & { code?: string }) => {
         blockFailure ??=
           err.code === 'ERR_WORKER_OUT_OF_MEMORY'
@@ -97,7 +105,7 @@ export class JobRunner {
       // Started on the next turn, once the listeners below are in place.
       inlineJob = new Promise<void>((resolve) => setImmediate(resolve)).then(() => runJob(data, port2));
     } else {
-      this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, transferList: blockThreads.map((t) => t.port), resourceLimits: { maxOldGenerationSizeMb: memory, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+      this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, transferList: blockThreads.map((t) => t.port), resourceLimits: { maxOldGenerationSizeMb: memory, maxYoungGenerationSizeMb: JOB_YOUNG_GENERATION_MB } });
     }
     const jobThread = this.worker instanceof Worker ? this.worker : undefined;
 

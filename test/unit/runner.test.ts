@@ -11,7 +11,7 @@ import { StateDir } from '../../src/store';
 import { PiCache } from '../../src/engine/bigmath';
 import { ZetaBlock } from '../../src/engine/tangent';
 import { restoreEngine, writeCheckpoint } from '../../src/worker/jobState';
-import { JobRunner } from '../../src/worker/runner';
+import { JobRunner, blockYoungGenerationMb } from '../../src/worker/runner';
 import { REFERENCE, REFERENCE_HASHES } from './reference';
 import { tempDirs } from './testUtil';
 
@@ -171,6 +171,16 @@ describe('runner (worker threads)', function () {
     } finally {
       s.close();
     }
+  });
+
+  it("block threads' young generation grows with the job (semi-spaces of 4 to 16 MB) and is V8's own for an unknown target", () => {
+    assert.equal(blockYoungGenerationMb(100), 12);
+    assert.equal(blockYoungGenerationMb(4000), 12);
+    assert.equal(blockYoungGenerationMb(4001), 24);
+    assert.equal(blockYoungGenerationMb(8000), 24);
+    assert.equal(blockYoungGenerationMb(16000), 48);
+    assert.equal(blockYoungGenerationMb(20000), 48);
+    assert.equal(blockYoungGenerationMb(undefined), 48);
   });
 
   it('pause checkpoints and stops; a new runner resumes; cancel stops too', async () => {
