@@ -1,5 +1,6 @@
 // tangent-numbers: compute or resume T(1..N) in a state directory, then write them out.
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import { MAX_COUNT, validateCount } from '../engine/engine';
 import { FORMATS, footer, header, isExportFormat, line, type ExportFormat } from '../engine/formats';
 import { ExportError, exportTerms, type ExportResult } from '../store/exportFile';
@@ -7,6 +8,14 @@ import { AsyncTermReader, StateDir, StoreError } from '../store';
 import type { TermBytes } from '../store';
 import type { ProgressInfo } from '../common/protocol';
 import { JobRunner } from '../worker/runner';
+
+// This process is ours alone (unlike the extension host, whose flags we leave as they are), so V8 is tuned
+// for it: a function is optimized by TurboFan only after ~15× the default interrupt budget's worth of work.
+// With the default, some 120 functions a run were compiled in the three isolates, ~0.3 s of CPU on the
+// compiler threads competing with the block threads for two cores, most of them lukewarm (the job's
+// bookkeeping, a block's set-up); now ~20, the hot ones. Measured alternately: N = 2000 0.49 → 0.46 s,
+// N = 4000 1.43 → 1.34 s (medians), N = 8000 no change. Process-wide, so the worker threads have it too.
+v8.setFlagsFromString('--interrupt-budget=1000000');
 
 const USAGE = `usage: tangent-numbers --count N --state DIR [--out FILE|-] [--format ${FORMATS.join('|')}]
                        [--checkpoint-interval SECONDS] [--threads K]
