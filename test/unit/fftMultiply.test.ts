@@ -3,7 +3,8 @@
 // patterns that maximize the FFT's rounding error, carries across every limb, and the cached spectra
 // of a FixedFactor reused across sizes.
 import * as assert from 'node:assert/strict';
-import { FFT_MIN_PRODUCT_BITS, FixedFactor, fftStats, multiply, multiplyTwice } from '../../src/engine/fft/fftMultiply';
+import { FFT_MIN_PRODUCT_BITS, FixedFactor, conversions, fftStats, multiply, multiplyTwice } from '../../src/engine/fft/fftMultiply';
+import { HEADER_ROOM, bigintOfWords, rawBigInts, wordsOf } from '../../src/engine/bigintWords';
 import { mulberry32 } from './testUtil';
 import { readLimbs, reserve, writeLimbs } from '../../src/engine/wasmKernel';
 
@@ -210,6 +211,56 @@ describe('FFT multiplication (WebAssembly)', () => {
           assert.equal(factor.times(a, { shift, width }), BigInt.asUintN(width, p >> BigInt(shift)), `${bits} bits >> ${shift}, ${width} wide`);
         }
       }
+    }
+  });
+});
+
+describe('BigInts in and out of the kernel as u32 words (V8 serialization)', () => {
+  const random = mulberry32(1126);
+
+  it('is available on this host (a little-endian Node whose serializer lays BigInts out as expected)', () => {
+    assert.equal(rawBigInts, true);
+    assert.equal(conversions.words, true);
+  });
+
+  it('gives the words, and the hex length, of numbers from 0 to 1 Mbit; and reads them back', () => {
+    const cases = [0n, 1n, 0xffn, 0xffff_ffffn, 1n << 32n, (1n << 64n) - 1n, 1n << 64n, 1n << 95n, 1n << 96n];
+    for (const bits of [100, 1000, 4097, 65_536, 100_003, 1_000_000]) cases.push(randomBits(random, bits));
+    for (const x of cases) {
+      const w = wordsOf(x);
+      assert.equal(w.hexDigits, x.toString(16).length, `hex digits of ${x.toString(16).slice(0, 20)}`);
+      // The words, least significant first, against the number's own hex.
+      const hex = x.toString(16).padStart(8 * Math.max(1, w.words), '0');
+      const expected = Buffer.from(hex, 'hex').reverse().subarray(0, 4 * w.words);
+      assert.ok(Buffer.from(w.bytes).equals(expected), `words of a ${x.toString(2).length}-bit number`);
+      // Read back from memory laid out as the kernel's: header room before, room for one word after.
+      for (const words of [w.words, w.words + 1, w.words + 2]) {
+        const memory = Buffer.alloc(HEADER_ROOM + 4 * (words + 1), 0xaa);
+        memory.fill(0, HEADER_ROOM, HEADER_ROOM + 4 * words);
+        memory.set(w.bytes, HEADER_ROOM);
+        assert.equal(bigintOfWords(memory, HEADER_ROOM, words), x, `${words} words`);
+      }
+    }
+  });
+
+  it('multiplies exactly with either conversion (words, or hex where the host has no words)', () => {
+    const saved = conversions.words;
+    try {
+      for (const words of [true, false]) {
+        conversions.words = words;
+        for (const [aBits, bBits] of [[20_000, 20_000], [90_000, 60_000], [300_000, 250_000]]) {
+          const a = randomBits(random, aBits);
+          const b = randomBits(random, bBits);
+          assert.equal(multiply(a, b, 77), (a * b) >> 77n, `${words ? 'words' : 'hex'}: ${aBits} × ${bBits} bits`);
+          const f = new FixedFactor(b);
+          assert.equal(f.times(a, { shift: 1000, width: 5003 }), BigInt.asUintN(5003, (a * b) >> 1000n));
+          assert.equal(f.times(a, { shift: 64, width: 4096 }), BigInt.asUintN(4096, (a * b) >> 64n));
+          const c = randomBits(random, aBits / 2);
+          assert.deepEqual(multiplyTwice(a, c, 333, f, 999), [(a * c) >> 333n, (a * b) >> 999n]);
+        }
+      }
+    } finally {
+      conversions.words = saved;
     }
   });
 });

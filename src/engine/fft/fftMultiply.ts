@@ -2,8 +2,9 @@
 // (./kernel.as.ts). V8 multiplies 50–200 kbit numbers with Toom-Cook or its own FFT, 3–4× slower
 // than GMP; this is 1.5–2.2× faster than V8 there, and a factor whose spectrum is cached (4π², 2^(s+g)/10^D, the
 // digit tree's powers of five) saves a third more. Transform sizes are 2^k or 3·2^k points, so a
-// product never pays for more than 4/3 of the points it needs. Operands and results are BigInts (as hex,
-// in and out), or u32 limbs left in the kernel's memory (FixedFactor.timesInto: the digit tree's products).
+// product never pays for more than 4/3 of the points it needs. Operands and results are BigInts (copied
+// in and out of the kernel's memory as u32 words, ../bigintWords; as hex where that is not available), or
+// u32 limbs left in the kernel's memory (FixedFactor.timesInto: the digit tree's products).
 //
 // Exactness: every coefficient of the convolution is an integer, and the computed one is rounded to
 // it. Percival's bound (Brent & Zimmermann, Modern Computer Arithmetic, §3.3) limits the error of an
@@ -16,6 +17,7 @@
 // coefficient from an integer; above 1/4 the product is recomputed by BigInt (never seen; counted in
 // fftStats).
 
+import { HEADER_ROOM, bigintOfWords, rawBigInts, wordsOf, type Words } from '../bigintWords';
 import { kernel as wasmKernel, readLimbs, reserve, writeLimbs, type KernelExports } from '../wasmKernel';
 
 /**
@@ -34,6 +36,8 @@ const MAX_ROUNDING_ERROR = 0.25;
 
 /** Counters for tests and the benchmark. */
 export const fftStats = { products: 0, fallbacks: 0, radix3: 0 };
+/** How BigInts go in and out of the kernel: as u32 words where this process allows it, else as hex (tests try both). */
+export const conversions = { words: rawBigInts };
 
 /** Byte offsets of the kernel's working memory, laid out for transforms of up to `capacity` points. */
 interface Layout {
@@ -79,6 +83,23 @@ function bitReverse(x: number, bits: number): number {
   let r = 0;
   for (let b = 0; b < bits; b++) if (x & (1 << b)) r |= 1 << (bits - 1 - b);
   return r;
+}
+
+/** A BigInt factor as the kernel takes it in: its u32 words (../bigintWords), or its hex digits. */
+interface Operand {
+  /** x.toString(16).length, which the plans are made from. */
+  hexDigits: number;
+  words?: Words;
+  hex?: string;
+}
+
+function operandOf(x: bigint): Operand {
+  if (conversions.words) {
+    const words = wordsOf(x);
+    return { hexDigits: words.hexDigits, words };
+  }
+  const hex = x.toString(16);
+  return { hexDigits: hex.length, hex };
 }
 
 class Kernel {
@@ -205,6 +226,15 @@ class Kernel {
     this.transform(plan, re, im);
   }
 
+  /** spectrum() of a BigInt factor. */
+  spectrumOf(x: Operand, plan: Plan, slot: 'x' | 'y'): void {
+    if (!x.words) return this.spectrum(x.hex!, plan, slot);
+    // The words go where a factor's hex would (2 bytes of words per 4 hex digits: they fit).
+    const layout = this.memoryFor(plan.m);
+    this.memoryBytes().set(x.words.bytes, layout.hexIn);
+    this.spectrumOfLimbs(layout.hexIn, x.words.words, plan, slot);
+  }
+
   /** spectrum() of the integer held by `words` u32 limbs at src in the kernel's memory. */
   spectrumOfLimbs(src: number, words: number, plan: Plan, slot: 'x' | 'y'): void {
     const layout = this.memoryFor(plan.m);
@@ -255,6 +285,16 @@ class Kernel {
     const limbs = plan.la + plan.lb;
     const layout = this.memoryFor(plan.m);
     const { re, im } = this.inverse(plan);
+    if (conversions.words) {
+      // The wanted bits as u32 words (whole 64-bit digits), read back as a BigInt where they lie.
+      const bits = width ?? Math.max(0, limbs * limbBits - shift);
+      const words = 2 * Math.max(1, Math.ceil(bits / 64));
+      const at = layout.hexOut + HEADER_ROOM;
+      this.k.storeWindow32(re, im, limbs, at, shift, words, limbBits);
+      if (!(this.k.lastMaxErr() <= MAX_ROUNDING_ERROR)) return null;
+      const window = bigintOfWords(this.memoryBytes(), at, words);
+      return width === undefined || width === 32 * words ? window : BigInt.asUintN(width, window);
+    }
     const lo = Math.floor(shift / limbBits);
     const hi = width === undefined ? limbs : Math.ceil((shift + width) / limbBits);
     const chars = this.k.storeHex(re, im, limbs, layout.hexOut, layout.hexOutBytes, layout.hexPairs, lo, hi, limbBits);
@@ -371,15 +411,15 @@ const PRODUCT_HALF_FLOOR = 1n << BigInt(FFT_MIN_PRODUCT_BITS / 2);
 /** (a · b) >> shift for non-negative a, b; by FFT when both are large enough and the error bound allows it. */
 export function multiply(a: bigint, b: bigint, shift = 0): bigint {
   if (a < FACTOR_FLOOR || b < FACTOR_FLOOR || (a < PRODUCT_HALF_FLOOR && b < PRODUCT_HALF_FLOOR)) return (a * b) >> BigInt(shift);
-  const ha = a.toString(16);
-  if (ha.length * 4 < MIN_FACTOR_BITS) return (a * b) >> BigInt(shift);
-  const hb = b.toString(16);
-  if (hb.length * 4 < MIN_FACTOR_BITS || (ha.length + hb.length) * 4 < FFT_MIN_PRODUCT_BITS) return (a * b) >> BigInt(shift);
-  const plan = planProduct(ha.length, hb.length);
+  const ha = operandOf(a);
+  if (ha.hexDigits * 4 < MIN_FACTOR_BITS) return (a * b) >> BigInt(shift);
+  const hb = operandOf(b);
+  if (hb.hexDigits * 4 < MIN_FACTOR_BITS || (ha.hexDigits + hb.hexDigits) * 4 < FFT_MIN_PRODUCT_BITS) return (a * b) >> BigInt(shift);
+  const plan = planProduct(ha.hexDigits, hb.hexDigits);
   if (!plan) return (a * b) >> BigInt(shift);
   const k = theKernel();
-  k.spectrum(ha, plan, 'x');
-  k.spectrum(hb, plan, 'y');
+  k.spectrumOf(ha, plan, 'x');
+  k.spectrumOf(hb, plan, 'y');
   return checked(k.finish(plan, shift), a, b, shift);
 }
 
@@ -401,7 +441,7 @@ function bitWindow(x: bigint, shift: number, width: number | undefined): bigint 
  * transform size and reused, so each product costs one forward and one inverse transform.
  */
 export class FixedFactor {
-  private readonly hex: string;
+  private readonly operand: Operand;
   /** Spectra by transform size and limb size (key m·32 + limbBits). */
   private readonly spectra = new Map<number, Float64Array>();
 
@@ -410,8 +450,8 @@ export class FixedFactor {
 
   constructor(readonly value: bigint) {
     if (value < 0n) throw new RangeError('a FixedFactor must not be negative');
-    this.hex = value.toString(16);
-    this.smallOperand = 1n << BigInt(Math.max(MIN_FACTOR_BITS, FIXED_MIN_PRODUCT_BITS - this.hex.length * 4));
+    this.operand = operandOf(value);
+    this.smallOperand = 1n << BigInt(Math.max(MIN_FACTOR_BITS, FIXED_MIN_PRODUCT_BITS - this.operand.hexDigits * 4));
   }
 
   /**
@@ -420,15 +460,15 @@ export class FixedFactor {
    */
   times(a: bigint, options: { aBits?: number; shift?: number; width?: number } = {}): bigint {
     const { aBits, shift = 0, width } = options;
-    const bits = this.hex.length * 4;
+    const bits = this.operand.hexDigits * 4;
     if (bits < MIN_FACTOR_BITS || (aBits !== undefined && aBits + bits < FIXED_MIN_PRODUCT_BITS) || a < this.smallOperand) return bitWindow(a * this.value, shift, width);
-    const ha = a.toString(16);
-    if (ha.length * 4 < MIN_FACTOR_BITS || ha.length * 4 + bits < FIXED_MIN_PRODUCT_BITS) return bitWindow(a * this.value, shift, width);
-    const plan = planProduct(ha.length, this.hex.length);
+    const ha = operandOf(a);
+    if (ha.hexDigits * 4 < MIN_FACTOR_BITS || ha.hexDigits * 4 + bits < FIXED_MIN_PRODUCT_BITS) return bitWindow(a * this.value, shift, width);
+    const plan = planProduct(ha.hexDigits, this.operand.hexDigits);
     if (!plan) return bitWindow(a * this.value, shift, width);
     const k = theKernel();
     this.loadSpectrum(k, plan);
-    k.spectrum(ha, plan, 'x');
+    k.spectrumOf(ha, plan, 'x');
     return checked(k.finish(plan, shift, width), a, this.value, shift, width);
   }
 
@@ -438,14 +478,14 @@ export class FixedFactor {
    * operands and results never become BigInts. BigInt does the product when the FFT may not.
    */
   timesInto(a: { ptr: number; words: number } | bigint, loBit: number, words: number, dst: number, wrapBelowWindow = false): void {
-    const aHex = typeof a === 'bigint' ? a.toString(16) : undefined;
-    const aHexDigits = aHex ? aHex.length : 8 * (a as { words: number }).words;
-    const large = 4 * (aHexDigits + this.hex.length) >= FIXED_MIN_PRODUCT_BITS && 4 * Math.min(aHexDigits, this.hex.length) >= MIN_FACTOR_BITS;
-    const plan = large ? planProduct(aHexDigits, this.hex.length, 0, undefined, wrapBelowWindow ? { loBit, bits: 32 * words } : undefined) : null;
+    const aOperand = typeof a === 'bigint' ? operandOf(a) : undefined;
+    const aHexDigits = aOperand ? aOperand.hexDigits : 8 * (a as { words: number }).words;
+    const large = 4 * (aHexDigits + this.operand.hexDigits) >= FIXED_MIN_PRODUCT_BITS && 4 * Math.min(aHexDigits, this.operand.hexDigits) >= MIN_FACTOR_BITS;
+    const plan = large ? planProduct(aHexDigits, this.operand.hexDigits, 0, undefined, wrapBelowWindow ? { loBit, bits: 32 * words } : undefined) : null;
     if (plan) {
       const k = theKernel();
       this.loadSpectrum(k, plan);
-      if (aHex !== undefined) k.spectrum(aHex, plan, 'x');
+      if (aOperand !== undefined) k.spectrumOf(aOperand, plan, 'x');
       else k.spectrumOfLimbs((a as { ptr: number }).ptr, (a as { words: number }).words, plan, 'x');
       fftStats.products++;
       if (k.finishInto(plan, loBit, words, dst)) return;
@@ -462,13 +502,13 @@ export class FixedFactor {
     if (saved) {
       k.load(plan.m, 'y', saved);
     } else {
-      k.spectrum(this.hex, plan, 'y');
+      k.spectrumOf(this.operand, plan, 'y');
       this.spectra.set(key, k.save(plan.m, 'y'));
     }
   }
 
   get hexDigits(): number {
-    return this.hex.length;
+    return this.operand.hexDigits;
   }
 }
 
@@ -480,21 +520,21 @@ export class FixedFactor {
 export function multiplyTwice(x: bigint, a: bigint, shiftA: number, factor: FixedFactor, shiftB: number): [bigint, bigint] {
   const separately = (): [bigint, bigint] => [multiply(x, a, shiftA), factor.times(x, { shift: shiftB })];
   if (x < PRODUCT_HALF_FLOOR || a < FACTOR_FLOOR || factor.hexDigits * 4 < MIN_FACTOR_BITS) return separately();
-  const hx = x.toString(16);
-  const ha = a.toString(16);
-  if ((hx.length + ha.length) * 4 < FFT_MIN_PRODUCT_BITS || (hx.length + factor.hexDigits) * 4 < FIXED_MIN_PRODUCT_BITS) return separately();
+  const hx = operandOf(x);
+  const ha = operandOf(a);
+  if ((hx.hexDigits + ha.hexDigits) * 4 < FFT_MIN_PRODUCT_BITS || (hx.hexDigits + factor.hexDigits) * 4 < FIXED_MIN_PRODUCT_BITS) return separately();
   // x·a is planned at no fewer points than x·factor needs, and x·factor then again at that size, so
   // both share one transform of x (each plan checks the rounding bound at the size it gets).
-  const first = planProduct(hx.length, factor.hexDigits);
-  const second = first && planProduct(hx.length, ha.length, first.m, first.limbBits);
-  const planB = second && (second.m === first.m ? first : planProduct(hx.length, factor.hexDigits, second.m, first.limbBits));
+  const first = planProduct(hx.hexDigits, factor.hexDigits);
+  const second = first && planProduct(hx.hexDigits, ha.hexDigits, first.m, first.limbBits);
+  const planB = second && (second.m === first.m ? first : planProduct(hx.hexDigits, factor.hexDigits, second.m, first.limbBits));
   if (!second || !planB || planB.m !== second.m) return separately();
   const k = theKernel();
-  k.spectrum(hx, planB, 'x');
+  k.spectrumOf(hx, planB, 'x');
   factor.loadSpectrum(k, planB);
   // The product goes to the z slot: x's spectrum is still there for the second one.
   const byFactor = checked(k.finish(planB, shiftB), x, factor.value, shiftB);
-  k.spectrum(ha, second, 'y');
+  k.spectrumOf(ha, second, 'y');
   const byA = checked(k.finish(second, shiftA), x, a, shiftA);
   return [byA, byFactor];
 }
