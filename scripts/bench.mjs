@@ -7,6 +7,8 @@
 //   e2e         `tangent-numbers --count N --out b-file` from an empty state dir, default checkpoints (5 s)
 //   e2e-none    the same without snapshots (--checkpoint-interval 0; appends are still fsynced): the overhead
 //               baseline, run alternately with e2e; the overhead is the median of the pairs' differences
+//   own cost    what the checkpoints cost as the e2e runs measure it (--stats): the job thread writing
+//               snapshots and the block threads serializing their states, as a share of the run's CPU
 //   resume      time from starting a job that is 90% done to its first new durable term
 //   gp          PARI/GP writing the same b-file (bernvec), when `gp` is installed; ratio = e2e / gp
 // Peak RSS of child processes is read from /proc/<pid>/status (VmHWM). Results: bench-results/.
@@ -69,7 +71,11 @@ function measure(cmd, args, opts = {}) {
       clearInterval(timer);
       const seconds = (performance.now() - t0) / 1000;
       if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
-      else resolve({ seconds, peakMb: peakKb / 1024 });
+      else {
+        // `tangent-numbers --stats` ends with "stats {…}": the checkpoints' own cost, measured in the run.
+        const stats = /^stats (\{.*\})$/m.exec(stderr);
+        resolve({ seconds, peakMb: peakKb / 1024, stats: stats ? JSON.parse(stats[1]) : undefined });
+      }
     });
   });
 }
@@ -121,7 +127,7 @@ for (const n of sizes) {
     fs.rmSync(path.join(tmpRoot, name), { recursive: true, force: true });
     return path.join(tmpRoot, name);
   };
-  const e2e = () => measure(process.execPath, [cli, '--count', String(n), '--state', fresh(`e2e-${n}`), '--out', outA]);
+  const e2e = () => measure(process.execPath, [cli, '--count', String(n), '--state', fresh(`e2e-${n}`), '--out', outA, '--stats']);
   const none = () => measure(process.execPath, [cli, '--count', String(n), '--state', fresh(`none-${n}`), '--out', path.join(tmpRoot, `none-${n}.txt`), '--checkpoint-interval', '0']);
   let a;
   if (full) {
@@ -139,6 +145,13 @@ for (const n of sizes) {
     row.noneS = Math.min(...timed.map(([, y]) => y.seconds));
     const overheads = pairs.map(([x, y]) => (100 * (x.seconds - y.seconds)) / y.seconds).sort((p, q) => p - q);
     row.overheadPct = overheads[Math.floor((overheads.length - 1) / 2)];
+    // Measured directly: the job thread's time writing snapshots and the block threads' serializing their
+    // states, as a share of the run's CPU time (median over the runs).
+    const direct = pairs.map(([x]) => x.stats).filter((st) => st).map((st) => ({ ms: st.checkpointMs + st.blockStateMs, pct: (100 * (st.checkpointMs + st.blockStateMs)) / st.cpuMs, count: st.checkpoints }));
+    if (direct.length > 0) {
+      const mid = [...direct].sort((p, q) => p.pct - q.pct)[Math.floor((direct.length - 1) / 2)];
+      row.checkpointDirect = { ms: mid.ms, pctOfCpu: mid.pct, snapshots: mid.count };
+    }
     row.resumeS = await resumeSeconds(n);
   } else {
     a = await fastest(e2e);
@@ -162,14 +175,15 @@ for (const n of sizes) {
 
 const f = (x, d = 2) => (x === undefined ? '—' : x.toFixed(d));
 const lines = [
-  '| N | engine (1 thread) s | end-to-end s | no checkpoints s | checkpoint overhead | resume → first new term s | peak RSS MB | PARI/GP s | PARI/GP RSS MB | ratio ours/gp | growth per doubling (ours / gp) | b-file = reference |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| N | engine (1 thread) s | end-to-end s | no checkpoints s | checkpoint overhead (A/B) | checkpoints, measured in the run | resume → first new term s | peak RSS MB | PARI/GP s | PARI/GP RSS MB | ratio ours/gp | growth per doubling (ours / gp) | b-file = reference |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 rows.forEach((r, i) => {
   const prev = rows[i - 1];
   const growth = prev && r.n === 2 * prev.n ? `${f(r.e2eS / prev.e2eS, 1)}× / ${r.gpS && prev.gpS ? f(r.gpS / prev.gpS, 1) + '×' : '—'}` : '—';
   const ok = r.matchesReference === undefined ? (r.sameAsGp === undefined ? '—' : r.sameAsGp ? 'same as gp' : 'DIFFERS') : r.matchesReference ? 'yes' : 'NO';
-  lines.push(`| ${r.n} | ${f(r.engineS)} | ${f(r.e2eS)} | ${f(r.noneS)} | ${r.overheadPct === undefined ? '—' : f(r.overheadPct, 1) + '%'} | ${f(r.resumeS)} | ${f(r.peakMb, 0)} | ${f(r.gpS)} | ${f(r.gpPeakMb, 0)} | ${f(r.ratio)} | ${growth} | ${ok} |`);
+  const direct = r.checkpointDirect ? `${r.checkpointDirect.snapshots} snapshots, ${f(r.checkpointDirect.ms, 0)} ms = ${f(r.checkpointDirect.pctOfCpu, 1)}% of CPU` : '—';
+  lines.push(`| ${r.n} | ${f(r.engineS)} | ${f(r.e2eS)} | ${f(r.noneS)} | ${r.overheadPct === undefined ? '—' : f(r.overheadPct, 1) + '%'} | ${direct} | ${f(r.resumeS)} | ${f(r.peakMb, 0)} | ${f(r.gpS)} | ${f(r.gpPeakMb, 0)} | ${f(r.ratio)} | ${growth} | ${ok} |`);
 });
 const table = lines.join('\n');
 console.log('\n' + table);

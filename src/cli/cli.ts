@@ -18,9 +18,10 @@ import { JobRunner } from '../worker/runner';
 v8.setFlagsFromString('--interrupt-budget=1000000');
 
 const USAGE = `usage: tangent-numbers --count N --state DIR [--out FILE|-] [--format ${FORMATS.join('|')}]
-                       [--checkpoint-interval SECONDS] [--threads K]
+                       [--checkpoint-interval SECONDS] [--threads K] [--stats]
   Computes the Tangent numbers T(1..N) (OEIS A000182), N in 1..${MAX_COUNT}, resumably in DIR.
-  Run the same command again after an interruption to continue where it stopped.`;
+  Run the same command again after an interruption to continue where it stopped.
+  --stats ends with one line on stderr, "stats {…}": the run's time and CPU, and what its checkpoints cost.`;
 
 /** Bad input: one clear line, exit 2, no stack trace. */
 class UsageError extends Error {}
@@ -32,15 +33,21 @@ interface Args {
   format: ExportFormat;
   checkpointMs: number;
   threads?: number;
+  stats: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const values = new Map<string, string>();
+  let stats = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE + '\n');
       process.exit(0);
+    }
+    if (arg === '--stats') {
+      stats = true;
+      continue;
     }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!m) throw new UsageError(`unexpected argument "${arg}"`);
@@ -65,7 +72,7 @@ function parseArgs(argv: string[]): Args {
     threads = Number(values.get('threads'));
     if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new UsageError('invalid --threads: a whole number between 1 and 64');
   }
-  return { count: count.value, state: path.resolve(state), out: values.get('out'), format, checkpointMs: Math.round(interval * 1000), threads };
+  return { count: count.value, state: path.resolve(state), out: values.get('out'), format, checkpointMs: Math.round(interval * 1000), threads, stats };
 }
 
 function formatDuration(seconds: number | null): string {
@@ -205,8 +212,15 @@ async function main(): Promise<number> {
 
   let output: LiveOutput | undefined;
   let outputFailure: unknown;
+  const checkpoints = { count: 0, ms: 0, blockStateMs: 0, bytes: 0 };
   runner.onEvent((e) => {
     switch (e.type) {
+      case 'checkpoint':
+        checkpoints.count++;
+        checkpoints.ms += e.ms;
+        checkpoints.blockStateMs += e.blockStateMs;
+        checkpoints.bytes += e.bytes;
+        break;
       case 'committed':
         output?.commit(e.from, e.to, e.digits);
         break;
@@ -260,6 +274,20 @@ async function main(): Promise<number> {
   if (!output && args.out === '-') await writeStdout(args);
   if (written?.abandonedTempsRemoved) display.say(`removed ${written.abandonedTempsRemoved} temporary file(s) that killed runs had left next to ${written.file}`);
   if (args.out && args.out !== '-') display.say(`wrote ${args.count} terms to ${path.resolve(args.out)}`);
+  if (args.stats) {
+    // CPU of every thread of this process; the checkpoints' share of it is what they cost the run.
+    const cpu = process.cpuUsage();
+    const round = (ms: number) => Math.round(ms * 10) / 10;
+    const line = {
+      elapsedMs: round(performance.now()),
+      cpuMs: round((cpu.user + cpu.system) / 1000),
+      checkpoints: checkpoints.count,
+      checkpointMs: round(checkpoints.ms),
+      blockStateMs: round(checkpoints.blockStateMs),
+      snapshotBytes: checkpoints.bytes,
+    };
+    process.stderr.write(`stats ${JSON.stringify(line)}\n`);
+  }
   return 0;
 }
 

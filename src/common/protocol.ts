@@ -59,7 +59,18 @@ export type JobWorkerEvent =
   /** Terms from..to are durable in the store (appended and fsynced). */
   /** Terms from..to are durable. `digits` (ASCII, one array per term) only when streamDigits was asked for. */
   | { type: 'committed'; from: number; to: number; done: number; digits?: Uint8Array[] }
-  | { type: 'checkpoint'; generation: number; position: number; bytes: number; ms: number; /** Blocks in progress it holds, "from..to". */ blocks: string[] }
+  | {
+      type: 'checkpoint';
+      generation: number;
+      position: number;
+      bytes: number;
+      /** The job thread's time writing it (fsyncs included). */
+      ms: number;
+      /** The block threads' time serializing their states since the last checkpoint (the states it holds). */
+      blockStateMs: number;
+      /** Blocks in progress it holds, "from..to". */
+      blocks: string[];
+    }
   | { type: 'stopped'; reason: StopReason; progress: ProgressInfo }
   | { type: 'failed'; code: string; message: string };
 
@@ -86,7 +97,7 @@ export type BlockResult =
   /** The block's terms as ASCII digits, each in an ArrayBuffer of its own (moved, not copied). */
   | { type: 'result'; id: number; from: number; digits: Uint8Array[]; ms: number }
   /** Resumable in-progress state of block `id` (ZetaBlock.serialize()). */
-  | { type: 'state'; id: number; from: number; to: number; state: Uint8Array }
+  | { type: 'state'; id: number; from: number; to: number; state: Uint8Array; /** Time its serialization took. */ ms: number }
   /** Block `id` agreed to split: it now ends at `from` (its old from..from-1 is left to another block); `state` is its state after the split. */
   | { type: 'split'; id: number; from: number; state: Uint8Array }
   /** Block `id` was asked to split and declined: too little is left for a fresh block to pay off. */

@@ -26,8 +26,8 @@ export interface BlockOptions {
   onTerm?: (remaining: number) => void;
   /** Polled after each term: when true, the block's state goes to onState and BlockStopped is thrown. */
   shouldStop?: () => boolean;
-  /** Receives the block's resumable state: when it stops, and after a term whenever `stateWanted()` says so. */
-  onState?: (state: Buffer) => void;
+  /** Receives the block's resumable state (and the ms its serialization took): when it stops, and after a term whenever `stateWanted()` says so. */
+  onState?: (state: Buffer, ms: number) => void;
   /** Polled after each term: true asks for the block's state now (a checkpoint is being written). */
   stateWanted?: () => boolean;
   /**
@@ -41,6 +41,13 @@ export interface BlockOptions {
   onSplitDeclined?: () => void;
   /** π is computed at least this precise (piBitsFor the job's target) the first time a block needs it. */
   piBits?: number;
+}
+
+/** A block's state and the ms its serialization took (what a checkpoint costs a block thread). */
+function timedState(block: ZetaBlock): [Buffer, number] {
+  const started = performance.now();
+  const state = block.serialize();
+  return [state, performance.now() - started];
 }
 
 /** Thrown by a block computation that was asked to stop (its state was handed to onState first). */
@@ -96,7 +103,7 @@ export function createBlockComputer(): BlockComputer {
       block.step();
       options.onTerm?.(block.remaining);
       if (!block.finished && options.shouldStop?.()) {
-        options.onState?.(block.serialize());
+        if (options.onState) options.onState(...timedState(block));
         throw new BlockStopped();
       }
       if (splittable && !block.finished && options.splitWanted?.()) {
@@ -106,7 +113,7 @@ export function createBlockComputer(): BlockComputer {
           options.onSplit!(at, block.serialize());
         } else options.onSplitDeclined?.();
       }
-      if (options.onState && !block.finished && options.stateWanted?.()) options.onState(block.serialize());
+      if (options.onState && !block.finished && options.stateWanted?.()) options.onState(...timedState(block));
     }
     out.push(...block.termBytes());
     return out;

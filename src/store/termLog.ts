@@ -677,6 +677,11 @@ export class TermLog {
     const encoded = terms instanceof EncodedTerms ? terms : EncodedTerms.of(terms, this.format);
     if (encoded.count === 0) return;
     if (encoded.format !== this.format) throw new RangeError(`terms encoded for log format ${encoded.format.version} cannot go into a version ${this.format.version} log`);
+    // The records hold the digits themselves, not a copy: a buffer moved to another thread since (detached,
+    // empty) would leave a short record.
+    let present = 0;
+    for (const piece of encoded.pieces) present += piece.length;
+    if (present !== encoded.bytes) throw new RangeError(`the digits of terms ${encoded.first}..${encoded.first + encoded.count - 1} were moved or changed after they were encoded`);
     if (encoded.first !== this._count + 1) {
       throw new RangeError(`terms must be appended in order: expected term ${this._count + 1}, got ${encoded.first}`);
     }

@@ -54,6 +54,8 @@ export class BlockPool {
   private readonly gone: Promise<void>[] = [];
   private nextId = 1;
   private closed = false;
+  /** The block threads' time serializing states (for checkpoints), since takeStateMs() last took it. */
+  private stateMs = 0;
 
   constructor(
     threads: readonly { port: MessagePort; split: SharedArrayBuffer }[],
@@ -138,10 +140,18 @@ export class BlockPool {
     }
   }
 
+  /** The block threads' time serializing their states since the last call. */
+  takeStateMs(): number {
+    const ms = this.stateMs;
+    this.stateMs = 0;
+    return ms;
+  }
+
   private onMessage(w: MessagePort, msg: BlockResult): void {
     const r = this.running.get(msg.id);
     switch (msg.type) {
       case 'state':
+        this.stateMs += msg.ms;
         if (r) {
           r.task.latestState = msg.state;
           this.events.onTaskUpdate?.(r.task);

@@ -38,7 +38,7 @@ port.on('message', (req: BlockRequest) => {
       piBits: req.piBits,
       // A state that does not fit (another build's layout, say) only costs recomputing the block.
       onUnusableResume: (reason) => post({ type: 'log', id: req.id, message: `could not resume block ${req.from}..${req.to} (${reason}); recomputing it` }),
-      onState: (state) => post({ type: 'state', id: req.id, from: req.from, to: req.to, state }),
+      onState: (state, ms) => post({ type: 'state', id: req.id, from: req.from, to: req.to, state, ms }),
       stateWanted: () => {
         const request = Atomics.load(control, ControlSlot.StateRequest);
         if (request === answered) return false;

@@ -91,7 +91,8 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
       const blocks: PendingBlock[] = inflight.filter((t) => t.latestState && t.from > engine.done).map((t) => ({ from: t.from, to: t.to, state: t.latestState! }));
       const snap = writeCheckpoint(store, engine, Math.max(engine.target, restored.storedTarget ?? 0), blocks);
       lastCheckpoint = performance.now();
-      post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payloadBytes, ms: lastCheckpoint - t0, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
+      const blockStateMs = pool?.takeStateMs() ?? 0;
+      post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payloadBytes, ms: lastCheckpoint - t0, blockStateMs, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
     };
     // While a split is asked of a running block (a thread is idle at the end of the job), the job's own
     // heavy work (taking in a block that just ended) waits for the answer, which comes within one term:

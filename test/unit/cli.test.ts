@@ -174,6 +174,27 @@ describe('CLI', function () {
     assert.match(r.stderr, /computing 500 terms/);
   });
 
+  it('--stats ends with what the run and its checkpoints cost: snapshots with blocks in progress, or none', () => {
+    const dir = tmpDir('stats');
+    const statsOf = (stderr: string) => {
+      const m = /^stats (\{.*\})$/m.exec(stderr);
+      assert.ok(m, stderr);
+      return JSON.parse(m[1]) as Record<string, number>;
+    };
+    // Snapshots every 0.2 s: the running blocks serialize their states for them.
+    const r = runCli(['--count', '3000', '--state', path.join(dir, 'often'), '--out', path.join(dir, 'b.txt'), '--checkpoint-interval', '0.2', '--stats']);
+    assert.equal(r.status, 0, r.stderr);
+    const often = statsOf(r.stderr);
+    assert.ok(often.checkpoints >= 3, JSON.stringify(often));
+    assert.ok(often.checkpointMs > 0 && often.blockStateMs > 0 && often.snapshotBytes > 0, JSON.stringify(often));
+    assert.ok(often.cpuMs > often.checkpointMs + often.blockStateMs && often.elapsedMs > 0, JSON.stringify(often));
+    assert.equal(fs.readFileSync(path.join(dir, 'b.txt'), 'latin1').slice(0, REFERENCE_BFILE.length), REFERENCE_BFILE);
+    const none = statsOf(runCli(['--count', '600', '--state', path.join(dir, 'none'), '--checkpoint-interval', '0', '--stats']).stderr);
+    assert.deepEqual([none.checkpoints, none.checkpointMs, none.blockStateMs, none.snapshotBytes], [0, 0, 0, 0]);
+    // Without --stats, no such line.
+    assert.doesNotMatch(runCli(['--count', '10', '--state', path.join(dir, 'quiet')]).stderr, /^stats /m);
+  });
+
   it('resumes and extends: 300 → 500 says "resuming at term 301 of 500"; stdout output works', () => {
     const dir = tmpDir('extend');
     const state = path.join(dir, 'state');

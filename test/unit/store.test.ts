@@ -183,6 +183,12 @@ describe('store: round trip', function () {
       sd.appendTerms(REF.slice(0, 3));
       sd.appendTerms(later);
       assert.deepStrictEqual(sd.readRange(1, 6), REF.slice(0, 6));
+      // Records hold the digits themselves: digits moved away (to another thread) since are refused, not written short.
+      const moved = EncodedTerms.of([{ n: 7, digits: Uint8Array.from(Buffer.from(REF[6].digits, 'latin1')) }]); // an ArrayBuffer of its own
+      const digits = moved.pieces[1];
+      structuredClone(digits.buffer, { transfer: [digits.buffer as ArrayBuffer] });
+      assert.throws(() => sd.appendTerms(moved), /terms 7\.\.7 were moved or changed after they were encoded/);
+      assert.strictEqual(sd.count, 6);
       // The same checks as a plain append, made when encoding.
       assert.throws(() => EncodedTerms.of([REF[6], REF[8]]), /expected term 8, got 9/);
       assert.throws(() => EncodedTerms.of([{ n: 7, digits: '0353792' }]), /digits must be a decimal number/);
