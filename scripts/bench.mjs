@@ -1,7 +1,7 @@
 // Benchmark: `npm run bench` (optionally `-- --sizes 500,1000,2000,4000,8000,16000 --full-max 8000`).
 // Sizes above --full-max (default 8000) measure only end to end and gp: the one-thread engine, the
 // no-checkpoint run and the resume run would each cost minutes more there. Runs shorter than ~10 s are
-// repeated (--repeat, default 3) and the fastest kept, for ours and gp alike: one short run is noise.
+// repeated (--repeat, default 3), ours and gp's in alternation, and the fastest kept: one short run is noise.
 // For each N, in one run on this machine:
 //   engine      T(1..N) in-process on one thread, verified (no disk), wall time
 //   e2e         `tangent-numbers --count N --out b-file` from an empty state dir, default checkpoints (5 s)
@@ -36,16 +36,6 @@ const fullMax = Number(arg('full-max', '8000'));
 const repeat = Number(arg('repeat', '3'));
 const SHORT_JOB_PAIRS = 15;
 
-/** The fastest of up to `repeat` runs of `run` (a single run when the first one took 10 s or more). */
-async function fastest(run) {
-  let best = await run();
-  for (let i = 1; i < repeat && best.seconds < 10; i++) {
-    const next = await run();
-    // Time of the fastest run, memory of the hungriest.
-    best = { seconds: Math.min(best.seconds, next.seconds), peakMb: Math.max(best.peakMb, next.peakMb) };
-  }
-  return best;
-}
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tn-bench-'));
 const hasGp = spawnSync('gp', ['--version-short'], { encoding: 'utf8' }).status === 0;
 
@@ -129,42 +119,45 @@ for (const n of sizes) {
   };
   const e2e = () => measure(process.execPath, [cli, '--count', String(n), '--state', fresh(`e2e-${n}`), '--out', outA, '--stats']);
   const none = () => measure(process.execPath, [cli, '--count', String(n), '--state', fresh(`none-${n}`), '--out', path.join(tmpRoot, `none-${n}.txt`), '--checkpoint-interval', '0']);
-  let a;
+  const outG = path.join(tmpRoot, `gp-${n}.txt`);
+  // Rounds of our run, the no-checkpoint run (sizes measured in full) and gp's run, in alternation, so
+  // that a drift of this machine's speed (large, and slow) hits all three alike: a comparison of runs
+  // taken minutes apart mostly measured the machine. The times are the fastest of the first `repeat`
+  // rounds, ours and gp's alike. Jobs under 2 s run at least 15 rounds of ours for the checkpoint
+  // overhead, the median of the rounds' differences: their overhead (two snapshots, ~10 ms) is a few
+  // percent of the run, as is the noise, and the median of 5 differences scattered by ±5%.
+  const rounds = [];
+  const wanted = () => (rounds[0].ours.seconds >= 10 ? 1 : full && rounds[0].ours.seconds < 2 ? Math.max(repeat, SHORT_JOB_PAIRS) : repeat);
+  for (let i = 0; i === 0 || i < wanted(); i++) {
+    const round = { ours: await e2e() };
+    if (full) round.none = await none();
+    if (hasGp && i < repeat) round.gp = await gpSeconds(n, outG);
+    rounds.push(round);
+  }
+  const timed = rounds.slice(0, repeat);
+  row.e2eS = Math.min(...timed.map((r) => r.ours.seconds));
+  row.peakMb = Math.max(...rounds.map((r) => r.ours.peakMb));
   if (full) {
-    // With and without checkpoints in alternation, so that a drift of the machine's speed hits both
-    // alike; the overhead is the median of the pairs' differences (a difference of two fastest runs
-    // taken minutes apart mostly measured the machine).
-    // Jobs under 2 s get at least 15 pairs: their overhead (two snapshots, ~10 ms) is a few percent of
-    // the run, as is this machine's noise, and the median of 5 differences scattered by ±5%.
-    const pairs = [];
-    const wanted = () => (pairs[0][0].seconds >= 10 ? 1 : pairs[0][0].seconds < 2 ? Math.max(repeat, SHORT_JOB_PAIRS) : repeat);
-    for (let i = 0; i === 0 || i < wanted(); i++) pairs.push([await e2e(), await none()]);
-    // The times are the fastest of the first `repeat` pairs, as gp's are of `repeat` runs: more would favour us.
-    const timed = pairs.slice(0, repeat);
-    a = { seconds: Math.min(...timed.map(([x]) => x.seconds)), peakMb: Math.max(...pairs.map(([x]) => x.peakMb)) };
-    row.noneS = Math.min(...timed.map(([, y]) => y.seconds));
-    const overheads = pairs.map(([x, y]) => (100 * (x.seconds - y.seconds)) / y.seconds).sort((p, q) => p - q);
+    row.noneS = Math.min(...timed.map((r) => r.none.seconds));
+    const overheads = rounds.map((r) => (100 * (r.ours.seconds - r.none.seconds)) / r.none.seconds).sort((p, q) => p - q);
     row.overheadPct = overheads[Math.floor((overheads.length - 1) / 2)];
-    // Measured directly: the job thread's time writing snapshots and the block threads' serializing their
-    // states, as a share of the run's CPU time (median over the runs).
-    const direct = pairs.map(([x]) => x.stats).filter((st) => st).map((st) => ({ ms: st.checkpointMs + st.blockStateMs, pct: (100 * (st.checkpointMs + st.blockStateMs)) / st.cpuMs, count: st.checkpoints }));
+    // Measured inside the runs (--stats): the job thread's time writing snapshots and the block threads'
+    // serializing their states, as a share of the run's CPU time (the median run).
+    const direct = rounds.map((r) => r.ours.stats).filter((st) => st).map((st) => ({ ms: st.checkpointMs + st.blockStateMs, pct: (100 * (st.checkpointMs + st.blockStateMs)) / st.cpuMs, count: st.checkpoints }));
     if (direct.length > 0) {
       const mid = [...direct].sort((p, q) => p.pct - q.pct)[Math.floor((direct.length - 1) / 2)];
       row.checkpointDirect = { ms: mid.ms, pctOfCpu: mid.pct, snapshots: mid.count };
     }
     row.resumeS = await resumeSeconds(n);
-  } else {
-    a = await fastest(e2e);
   }
-  row.e2eS = a.seconds;
-  row.peakMb = a.peakMb;
   if (hashes[String(n)]) row.matchesReference = sha256(outA) === hashes[String(n)].sha256;
   if (hasGp) {
-    const outG = path.join(tmpRoot, `gp-${n}.txt`);
-    const g = await fastest(() => gpSeconds(n, outG));
-    row.gpS = g.seconds;
-    row.gpPeakMb = g.peakMb;
-    row.ratio = a.seconds / g.seconds;
+    row.gpS = Math.min(...timed.map((r) => r.gp.seconds));
+    row.gpPeakMb = Math.max(...timed.map((r) => r.gp.peakMb));
+    row.ratio = row.e2eS / row.gpS;
+    // The same comparison round by round (each ratio of two runs a minute apart at most).
+    const ratios = timed.map((r) => r.ours.seconds / r.gp.seconds).sort((p, q) => p - q);
+    row.ratioMedianOfRounds = ratios[Math.floor((ratios.length - 1) / 2)];
     row.sameAsGp = sha256(outA) === sha256(outG);
   }
   rows.push(row);
