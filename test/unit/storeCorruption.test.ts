@@ -395,13 +395,19 @@ describe('store: damage and crashes', function () {
       });
     }
 
+    /** A log header written by hand (magic, version, CRC-32C of both), independent of the code under test. */
+    function handMadeLogHeader(version: number): Buffer {
+      const head = Buffer.alloc(16);
+      head.write('TANLOG\0\0', 0, 'latin1');
+      head.writeUInt32LE(version, 8);
+      head.writeUInt32LE(crc32c(head.subarray(0, 12)), 12);
+      return head;
+    }
+
     it('a log header of another format version is refused with VERSION and left untouched', () => {
       const dir = tmpDir('logv99');
       StateDir.open(dir).close();
-      const head = Buffer.alloc(16);
-      head.write('TANLOG\0\0', 0, 'latin1');
-      head.writeUInt32LE(99, 8);
-      head.writeUInt32LE(crc32c(head.subarray(0, 12)), 12);
+      const head = handMadeLogHeader(99);
       fs.writeFileSync(path.join(dir, 'terms.log'), Buffer.concat([head, Buffer.from('future records')]));
       const before = listing(dir);
       const e = expectStoreError(() => StateDir.open(dir), 'VERSION');
@@ -413,10 +419,7 @@ describe('store: damage and crashes', function () {
       // Made by hand to the version-1 layout, so this does not depend on the code under test.
       const dir = tmpDir('logv1');
       StateDir.open(dir).close();
-      const head = Buffer.alloc(16);
-      head.write('TANLOG\0\0', 0, 'latin1');
-      head.writeUInt32LE(1, 8);
-      head.writeUInt32LE(crc32c(head.subarray(0, 12)), 12);
+      const head = handMadeLogHeader(1);
       const record = (t: Term) => {
         const body = Buffer.alloc(12 + t.digits.length);
         body.writeUInt32LE(0x52544e54, 0);
