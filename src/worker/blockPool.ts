@@ -120,7 +120,9 @@ export class BlockPool {
 
   /**
    * Asks a running block to hand the bottom of its remaining range to another task (it answers after
-   * its current term, through events.onSplit, or not at all if too little is left). Once per block.
+   * its current term, through events.onSplit, or events.onSplitDeclined if too little is left). One
+   * request at a time: once it has answered, a block may be asked again (the bottom it gave away may end
+   * long before it does).
    */
   requestSplit(task: BlockTask): boolean {
     const r = [...this.running.values()].find((x) => x.task === task);
@@ -159,6 +161,8 @@ export class BlockPool {
         return;
       case 'split':
         if (r) {
+          // Answered: the block may be asked again (its new bottom may end well before it does).
+          r.splitRequested = false;
           const oldFrom = r.task.from;
           r.task.from = msg.from;
           // The state from before the split covers the old range: only the new one may be checkpointed.
@@ -167,7 +171,10 @@ export class BlockPool {
         }
         return;
       case 'noSplit':
-        if (r) this.events.onSplitDeclined?.(r.task);
+        if (r) {
+          r.splitRequested = false;
+          this.events.onSplitDeclined?.(r.task);
+        }
         return;
       case 'log':
         this.log(msg.message);

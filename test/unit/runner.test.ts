@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
-import { SPLIT_BYTES, type BlockRequest, type JobWorkerEvent } from '../../src/common/protocol';
+import { SPLIT_BYTES, type BlockRequest, type BlockResult, type JobWorkerEvent } from '../../src/common/protocol';
 import { BlockPool, PoolStopped } from '../../src/worker/blockPool';
 import { StateDir } from '../../src/store';
 import { PiCache } from '../../src/engine/bigmath';
@@ -325,6 +325,45 @@ describe('block pool (message ports to the block threads)', () => {
     const started = performance.now();
     await pool.close();
     assert.ok(performance.now() - started < 1000, 'close() returns at once when the thread is already gone');
+  });
+
+  it('a block may be asked to split again once it has answered (split or declined), one request at a time', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const split = new SharedArrayBuffer(SPLIT_BYTES);
+    const splits: string[] = [];
+    const declined: number[] = [];
+    const pool = new BlockPool([{ port: port1, split }], () => undefined, {
+      onSplit: (task, oldFrom) => splits.push(`${oldFrom}..${task.from - 1} | ${task.from}..${task.to}`),
+      onSplitDeclined: (task) => declined.push(task.from),
+    });
+    const asked: BlockRequest[] = [];
+    port2.on('message', (req: BlockRequest) => asked.push(req));
+    const task = pool.compute(100, 200);
+    await new Promise((r) => setTimeout(r, 20));
+    const id = (asked[0] as BlockRequest & { type: 'compute' }).id;
+    const word = new Int32Array(split);
+    const answer = async (msg: BlockResult) => {
+      Atomics.store(word, 0, 0); // the block took the request
+      port2.postMessage(msg);
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    task.result.catch(() => undefined); // fails when the port closes below
+    try {
+      assert.equal(pool.requestSplit(task), true);
+      assert.equal(Atomics.load(word, 0), id, 'the request names the block');
+      assert.equal(pool.requestSplit(task), false, 'not while a request is pending');
+      await answer({ type: 'noSplit', id });
+      assert.deepEqual(declined, [100]);
+      assert.equal(pool.requestSplit(task), true, 'asked again after declining');
+      await answer({ type: 'split', id, from: 150, state: new Uint8Array(4) });
+      assert.deepEqual(splits, ['100..149 | 150..200']);
+      assert.equal(pool.requestSplit(task), true, 'asked again after a split: its new bottom may end first');
+      await answer({ type: 'split', id, from: 180, state: new Uint8Array(4) });
+      assert.deepEqual(splits, ['100..149 | 150..200', '150..179 | 180..200']);
+    } finally {
+      port2.close();
+      await pool.close();
+    }
   });
 
   it('close() asks every thread to exit and returns once their ports close', async () => {
