@@ -17,8 +17,13 @@ export interface JobOptions {
   durable?: boolean;
   /** Threads computing blocks. Default: min(2, available cores). */
   parallelism?: number;
-  /** V8 old-space limit for each worker thread, MB. Default 1024. */
+  /** V8 old-space limit of each thread computing blocks, MB. Default 1024. */
   maxOldGenerationSizeMb?: number;
+  /**
+   * V8 old-space limit of the job's own thread, MB. Default: maxOldGenerationSizeMb, but at least
+   * JOB_THREAD_MIN_MEMORY_MB: its heap holds bookkeeping only (digits live outside it), 5.5–6 MB that do not grow with the job.
+   */
+  jobThreadMemoryMb?: number;
   /** Directory holding jobWorker.js and blockWorker.js. Default: this file's directory. */
   workerDir?: string;
   /** Committed terms' digits come with their 'committed' events (see JobWorkerData.streamDigits). */
@@ -50,6 +55,11 @@ export function blockYoungGenerationMb(target: number | undefined): number {
   const semiSpace = target === undefined ? 16 : Math.min(16, Math.max(4, 2 ** Math.ceil(Math.log2(target / 1000))));
   return 3 * semiSpace;
 }
+/**
+ * The least old space the job thread gets, MB. It needs 5.5–6 MB from its start whatever the job, so a smaller
+ * limit meant for the computing threads (tests go down to a few MB) would end the job on the wrong thread.
+ */
+export const JOB_THREAD_MIN_MEMORY_MB = 32;
 /** The job thread's young generation, MB: it allocates little besides the digits' buffers, which live outside the heap. */
 const JOB_YOUNG_GENERATION_MB = 12;
 
@@ -66,6 +76,7 @@ export class JobRunner {
   constructor(readonly options: JobOptions) {
     const dir = options.workerDir ?? __dirname;
     const memory = options.maxOldGenerationSizeMb ?? DEFAULT_MEMORY_MB;
+    const jobMemory = options.jobThreadMemoryMb ?? Math.max(memory, JOB_THREAD_MIN_MEMORY_MB);
     const youngGeneration = blockYoungGenerationMb(options.target);
     const parallelism = Math.max(1, options.parallelism ?? Math.min(2, os.availableParallelism()));
     const control = this.control.buffer as SharedArrayBuffer;
@@ -105,7 +116,7 @@ export class JobRunner {
       // Started on the next turn, once the listeners below are in place.
       inlineJob = new Promise<void>((resolve) => setImmediate(resolve)).then(() => runJob(data, port2));
     } else {
-      this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, transferList: blockThreads.map((t) => t.port), resourceLimits: { maxOldGenerationSizeMb: memory, maxYoungGenerationSizeMb: JOB_YOUNG_GENERATION_MB } });
+      this.worker = new Worker(path.join(dir, 'jobWorker.js'), { workerData: data, transferList: blockThreads.map((t) => t.port), resourceLimits: { maxOldGenerationSizeMb: jobMemory, maxYoungGenerationSizeMb: JOB_YOUNG_GENERATION_MB } });
     }
     const jobThread = this.worker instanceof Worker ? this.worker : undefined;
 
@@ -146,7 +157,7 @@ export class JobRunner {
       if (!jobThread) return;
       jobThread.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-          settle({ kind: 'failed', code: 'OUT_OF_MEMORY', message: `the computation ran out of memory (limit ${memory} MB); raise the worker memory limit` });
+          settle({ kind: 'failed', code: 'OUT_OF_MEMORY', message: `the job thread ran out of memory (limit ${jobMemory} MB); raise the worker memory limit` });
         } else {
           settle({ kind: 'failed', code: 'WORKER_ERROR', message: `the worker crashed: ${err.message}` });
         }

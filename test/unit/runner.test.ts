@@ -238,9 +238,16 @@ describe('runner (worker threads)', function () {
   });
 
   it('a memory limit too small for the job thread ends at once with a clear out-of-memory error', async () => {
-    const outcome = await new JobRunner({ stateDir: tmpState(), target: 100, workerDir: WORKER_DIR, maxOldGenerationSizeMb: 3 }).outcome;
+    const outcome = await new JobRunner({ stateDir: tmpState(), target: 100, workerDir: WORKER_DIR, jobThreadMemoryMb: 3 }).outcome;
     assert.equal(outcome.kind === 'failed' && outcome.code, 'OUT_OF_MEMORY');
-    assert.match(outcome.kind === 'failed' ? outcome.message : '', /ran out of memory \(limit 3 MB\)/);
+    assert.match(outcome.kind === 'failed' ? outcome.message : '', /the job thread ran out of memory \(limit 3 MB\)/);
+  });
+
+  it('a limit meant for the computing threads does not hold the job thread below its floor', async () => {
+    // 5 MB is too small for the job thread's start (5.5–6 MB), not for 50 terms on a block thread. The job thread
+    // used to get the same limit, and a 6 MB test limit ended a job on it now and then, not on the block thread.
+    const outcome = await new JobRunner({ stateDir: tmpState(), target: 50, workerDir: WORKER_DIR, maxOldGenerationSizeMb: 5 }).outcome;
+    assert.equal(outcome.kind === 'stopped' && outcome.reason, 'finished', JSON.stringify(outcome));
   });
 
   it('a block thread that runs out of memory ends the job with a clear error naming it', async () => {
