@@ -11,6 +11,8 @@
 //               snapshots and the block threads serializing their states, as a share of the run's CPU
 //   resume      time from starting a job that is 90% done to its first new durable term
 //   gp          PARI/GP writing the same b-file (bernvec), when `gp` is installed; ratio = e2e / gp
+//   Node floor  once per run: Node starting the CLI's block threads (empty) and exiting, the least time and
+//               memory any run of ours can take on this platform, next to gp's
 // Peak RSS of child processes is read from /proc/<pid>/status (VmHWM). Results: bench-results/.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -106,8 +108,23 @@ async function gpSeconds(n, out) {
   return measure('gp', ['-q', '-s', '4G', script], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/**
+ * Node's own floor, measured like our runs: a process that starts as many (empty) worker threads as the
+ * CLI's job and exits once they are up. The fastest and the smallest of `repeat` runs.
+ */
+async function nodeFloor(threads) {
+  const code = `const { Worker } = require('node:worker_threads'); let up = 0;
+    for (let i = 0; i < ${threads}; i++) new Worker('', { eval: true }).on('online', () => { if (++up === ${threads}) process.exit(0); });`;
+  const runs = [];
+  for (let i = 0; i < repeat; i++) runs.push(await measure(process.execPath, ['-e', code]));
+  return { threads, seconds: Math.min(...runs.map((r) => r.seconds)), peakMb: Math.min(...runs.map((r) => r.peakMb)) };
+}
+
 const rows = [];
 console.log(`Tangent numbers benchmark — ${os.cpus().length} cores (${os.cpus()[0].model}), Node ${process.version}${hasGp ? '' : ', gp not installed'}`);
+// The CLI's default block threads (see JobRunner): min(2, cores).
+const floor = await nodeFloor(Math.min(2, os.availableParallelism()));
+console.log(`Node floor: start ${floor.threads} empty worker threads and exit: ${floor.seconds.toFixed(2)} s, peak RSS ${floor.peakMb.toFixed(0)} MB`);
 for (const n of sizes) {
   const row = { n };
   const full = n <= fullMax;
@@ -178,10 +195,11 @@ rows.forEach((r, i) => {
   const direct = r.checkpointDirect ? `${r.checkpointDirect.snapshots} snapshots, ${f(r.checkpointDirect.ms, 0)} ms = ${f(r.checkpointDirect.pctOfCpu, 1)}% of CPU` : '—';
   lines.push(`| ${r.n} | ${f(r.engineS)} | ${f(r.e2eS)} | ${f(r.noneS)} | ${r.overheadPct === undefined ? '—' : f(r.overheadPct, 1) + '%'} | ${direct} | ${f(r.resumeS)} | ${f(r.peakMb, 0)} | ${f(r.gpS)} | ${f(r.gpPeakMb, 0)} | ${f(r.ratio)} | ${growth} | ${ok} |`);
 });
+lines.push('', `Node's floor in this run (start ${floor.threads} empty worker threads, exit): ${f(floor.seconds)} s, peak RSS ${f(floor.peakMb, 0)} MB.`);
 const table = lines.join('\n');
 console.log('\n' + table);
 const outDir = path.join(repo, 'bench-results');
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, 'bench.md'), table + '\n');
-fs.writeFileSync(path.join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.cpus().length, rows }, null, 2));
+fs.writeFileSync(path.join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.cpus().length, nodeFloor: floor, rows }, null, 2));
 fs.rmSync(tmpRoot, { recursive: true, force: true });
