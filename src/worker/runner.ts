@@ -60,6 +60,10 @@ export function blockYoungGenerationMb(target: number | undefined): number {
  * limit meant for the computing threads (tests go down to a few MB) would end the job on the wrong thread.
  */
 export const JOB_THREAD_MIN_MEMORY_MB = 32;
+/** The job thread's old-space limit, MB: the one asked for, else the block threads' limit but at least JOB_THREAD_MIN_MEMORY_MB. */
+export function jobThreadMemoryMb(blockThreadMemoryMb: number, requested?: number): number {
+  return requested ?? Math.max(blockThreadMemoryMb, JOB_THREAD_MIN_MEMORY_MB);
+}
 /** The job thread's young generation, MB: it allocates little besides the digits' buffers, which live outside the heap. */
 const JOB_YOUNG_GENERATION_MB = 12;
 
@@ -76,7 +80,7 @@ export class JobRunner {
   constructor(readonly options: JobOptions) {
     const dir = options.workerDir ?? __dirname;
     const memory = options.maxOldGenerationSizeMb ?? DEFAULT_MEMORY_MB;
-    const jobMemory = options.jobThreadMemoryMb ?? Math.max(memory, JOB_THREAD_MIN_MEMORY_MB);
+    const jobMemory = jobThreadMemoryMb(memory, options.jobThreadMemoryMb);
     const youngGeneration = blockYoungGenerationMb(options.target);
     const parallelism = Math.max(1, options.parallelism ?? Math.min(2, os.availableParallelism()));
     const control = this.control.buffer as SharedArrayBuffer;
