@@ -1,5 +1,5 @@
 // Synchronous file helpers shared by the writer side of the store.
-import * as fs from 'fs';
+import { fs } from './fileLayer';
 import * as path from 'path';
 import { StoreError } from './errors';
 

@@ -1,6 +1,6 @@
 // One-writer lock: a LOCK file holding {pid, hostname, startedAt, token}.
 import * as crypto from 'crypto';
-import * as fs from 'fs';
+import { fs } from './fileLayer';
 import * as os from 'os';
 import * as path from 'path';
 import { StoreError } from './errors';

@@ -2,7 +2,7 @@
 //   "TANSNAP\0" | u32 version | u32 H | H bytes JSON header | u32 P | P bytes payload | u32 crc32c(all before)
 // Every format version keeps the trailing CRC-32C over all preceding bytes, so a
 // newer file (valid CRC, other version) can be told apart from a damaged one.
-import * as fs from 'fs';
+import { fs } from './fileLayer';
 import * as path from 'path';
 import { crc32c } from './crc32';
 import { StoreError } from './errors';

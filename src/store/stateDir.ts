@@ -1,6 +1,6 @@
 // Facade over one state directory: identity check, lock, recovery, terms and snapshots.
 import * as crypto from 'crypto';
-import * as fs from 'fs';
+import { fs, type Stats } from './fileLayer';
 import * as path from 'path';
 import { StoreError } from './errors';
 import { atomicWriteFile, errnoCode, freePath, fsyncDir, io, ioError, timestamp } from './fsutil';
@@ -35,7 +35,7 @@ const TMP_RE = /\.tmp(?:-(\d+)-[0-9a-f]+)?$/;
 
 /** Checks the directory's identity without writing anything. */
 function checkIdentity(dir: string, mode: 'write' | 'read'): 'ready' | 'empty' {
-  let st: fs.Stats;
+  let st: Stats;
   try {
     st = fs.statSync(dir);
   } catch (e) {

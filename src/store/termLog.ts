@@ -6,7 +6,7 @@
 //            in Node, 2.5–3× faster). The header's is CRC-32C in every version, so that any build can
 //            read any log's version. New logs are version 2; a version-1 log stays version 1.
 // terms.idx: u64 LE offset of record n at (n-1)*8. Derived: rebuilt from the log whenever it disagrees.
-import * as fs from 'fs';
+import { fs } from './fileLayer';
 import * as path from 'path';
 import { crc32, crc32c } from './crc32';
 import { StoreError } from './errors';
