@@ -35,6 +35,8 @@ export interface JobWorkerData {
   /** Send each committed block's digits with its 'committed' event (moved, not copied): a host that
    *  writes them out as they come (the CLI's --out) then need not read them back from the store. */
   streamDigits?: boolean;
+  /** "Start over": archive the stored state (StateDir.archive, under the writer lock) before the job starts. */
+  startOver?: boolean;
 }
 
 export interface ProgressInfo {

@@ -57,6 +57,7 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
   // it as "this job has let go of the state directory", and may start the next job on it right away.
   let stoppedEvent: JobWorkerEvent | undefined;
   try {
+    if (data.startOver) store.archive();
     const restored = restoreEngine(store, data.target);
     const engine = restored.engine;
     post({ type: 'opened', done: engine.done, target: engine.target, snapshot: restored.snapshot, recoveries: [...store.recoveries, ...restored.notes], lockToken: store.lockToken });

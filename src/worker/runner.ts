@@ -34,6 +34,8 @@ export interface JobOptions {
    * Never in the extension host, whose event loop must stay free. Blocks are computed on threads either way.
    */
   inline?: boolean;
+  /** Archive the stored state (under the writer lock) and start the job from nothing. */
+  startOver?: boolean;
 }
 
 export type JobOutcome =
@@ -112,6 +114,7 @@ export class JobRunner {
       control,
       blockThreads,
       streamDigits: options.streamDigits ?? false,
+      startOver: options.startOver ?? false,
     };
     let inlineJob: Promise<boolean> | undefined;
     if (options.inline) {
