@@ -169,11 +169,12 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
     // A due checkpoint first asks every running block for its state (they answer after their current
     // term), and is written once all have answered or ended, or after STATE_WAIT_MS with what there is.
     let stateRequest: { waiting: Set<BlockTask>; timer: NodeJS.Timeout } | undefined;
+    let guarded: (fn: () => void) => void = (fn) => fn();
     const answerStateRequest = () => {
       if (!stateRequest) return;
       clearTimeout(stateRequest.timer);
       stateRequest = undefined;
-      checkpoint();
+      guarded(checkpoint);
     };
     const checkpointIfDue = () => {
       if (data.checkpointIntervalMs <= 0 || lastCheckpoint === null || stateRequest) return;
@@ -223,13 +224,24 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
     // every race would leave a reaction on it holding that block's result, a leak of all the digits.)
     let stopSeen: StopReason | null = null;
     let wakeForStop: ((reason: StopReason) => void) | undefined;
+    // A checkpoint written from a timer (disk full, lock lost) fails the job through its main loop, not as an uncaught exception.
+    let fatal: { error: unknown } | undefined;
+    let wakeForFailure: ((e: unknown) => void) | undefined;
+    guarded = (fn) => {
+      try {
+        fn();
+      } catch (e) {
+        fatal ??= { error: e };
+        wakeForFailure?.(e);
+      }
+    };
     const stopPoll = setInterval(() => {
       stopSeen ??= stopReason();
       if (stopSeen) wakeForStop?.(stopSeen);
     }, 20);
     const checkpointTimer =
       data.checkpointIntervalMs > 0
-        ? setInterval(checkpointIfDue, Math.min(1000, data.checkpointIntervalMs / 2))
+        ? setInterval(() => guarded(checkpointIfDue), Math.min(1000, data.checkpointIntervalMs / 2))
         : undefined;
 
     let reason: StopReason | undefined;
@@ -268,6 +280,8 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
         }
         const result = await new Promise<{ digits: Uint8Array[] } | { stop: StopReason }>((resolve, reject) => {
           wakeForStop = (stop) => resolve({ stop });
+          wakeForFailure = reject;
+          if (fatal) reject(fatal.error);
           if (stopSeen) resolve({ stop: stopSeen });
           head.result.then(
             (digits) => resolve({ digits }),
@@ -280,6 +294,7 @@ async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
           );
         });
         wakeForStop = undefined;
+        wakeForFailure = undefined;
         if ('stop' in result) {
           reason = result.stop;
           break;
