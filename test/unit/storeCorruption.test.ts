@@ -4,7 +4,7 @@
 import * as assert from 'assert';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import nodeFs = require('fs'); // the real module object, for monkey-patching
+import { fs as nodeFs } from '../../src/store/fileLayer'; // the store's file layer, for monkey-patching
 import * as path from 'path';
 import { AsyncTermReader, StateDir, StoreError, crc32, crc32c } from '../../src/store';
 import type { Term } from '../../src/store';
