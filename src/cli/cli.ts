@@ -213,6 +213,7 @@ async function main(): Promise<number> {
   let output: LiveOutput | undefined;
   let outputFailure: unknown;
   const checkpoints = { count: 0, ms: 0, blockStateMs: 0, bytes: 0 };
+  let interval: { ms: number; reason: string } | undefined;
   runner.onEvent((e) => {
     switch (e.type) {
       case 'checkpoint':
@@ -247,6 +248,11 @@ async function main(): Promise<number> {
         break;
       case 'progress':
         display.update(e.progress);
+        break;
+      case 'interval':
+        interval = e;
+        // The setting itself needs no word; an interval adapted to this job's crashes does.
+        if (e.adapted) display.say(`checkpoint interval ${(e.ms / 1000).toFixed(2)} s: ${e.reason}`);
         break;
       default:
         break;
@@ -285,6 +291,8 @@ async function main(): Promise<number> {
       checkpointMs: round(checkpoints.ms),
       blockStateMs: round(checkpoints.blockStateMs),
       snapshotBytes: checkpoints.bytes,
+      checkpointIntervalMs: interval?.ms,
+      checkpointIntervalReason: interval?.reason,
     };
     process.stderr.write(`stats ${JSON.stringify(line)}\n`);
   }

@@ -37,6 +37,8 @@ export interface JobWorkerData {
   streamDigits?: boolean;
   /** "Start over": archive the stored state (StateDir.archive, under the writer lock) before the job starts. */
   startOver?: boolean;
+  /** When this run began (ms since the epoch): the process's start for the CLI, the runner's creation in a host. */
+  runStartedAt: number;
 }
 
 export interface ProgressInfo {
@@ -58,6 +60,8 @@ export type JobWorkerEvent =
   | { type: 'opened'; done: number; target: number; snapshot: { generation: number; position: number } | null; recoveries: string[]; lockToken?: string }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
   | { type: 'progress'; progress: ProgressInfo }
+  /** The checkpoint interval chosen (at the start, and whenever it changes notably), with why. */
+  | { type: 'interval'; ms: number; adapted: boolean; reason: string }
   /** Terms from..to are durable in the store (appended and fsynced). */
   /** Terms from..to are durable. `digits` (ASCII, one array per term) only when streamDigits was asked for. */
   | { type: 'committed'; from: number; to: number; done: number; digits?: Uint8Array[] }
@@ -93,7 +97,8 @@ export const SPLIT_BYTES = 4;
 /** 'exit': the job is over; the thread ends (the job worker sees its port close). */
 export type BlockRequest =
   /** piBits: the precision of π the job's largest block will need (see piBitsFor), so that a thread computes π once instead of again at every larger block. */
-  | { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array; piBits?: number }
+  /** stateAfterFirstTerm: post the block's state once its first term is done (after an unclean start, so that the first checkpoint comes as soon as the work has moved). */
+  | { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array; piBits?: number; stateAfterFirstTerm?: boolean }
   | { type: 'exit' };
 export type BlockResult =
   /** The block's terms as ASCII digits, each in an ArrayBuffer of its own (moved, not copied). */

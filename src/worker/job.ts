@@ -1,335 +1,560 @@
-// The job: owns the state directory (single writer), schedules blocks on block workers, verifies and
-// appends each finished block before announcing it (so what the user sees is durable), and
-// checkpoints on a timer and on stop — including the state of blocks in progress, so a job killed
-// again and again still moves forward. It runs on a worker thread of its own (./jobWorker), or, for a
-// host whose own thread is otherwise idle (the CLI), on that thread (JobRunner's `inline`).
+// The job, as a state machine: it owns the state directory (single writer), schedules blocks on block
+// threads, verifies and appends each finished block before announcing it (so what the user sees is
+// durable), and checkpoints the blocks in progress at an interval adapted to how often this job dies
+// (./checkpointPolicy), so a job killed again and again still moves forward. It runs on a worker thread
+// of its own (./jobWorker), or, for a host whose own thread is otherwise idle (the CLI), on that thread
+// (JobRunner's `inline`).
+//
+//   opening ──▶ restoring ──▶ running ──▶ draining ──▶ done
+//   (any phase) ──▶ failed: one clear error; the block threads end, the store closes, the lock is released.
+// While running, committing (each block, in order) and checkpointing (on the policy's schedule) are the
+// named steps; every timer goes through `guarded`, so a failing write fails the job through its main loop.
 import type { MessagePort } from 'node:worker_threads';
 import { piBitsFor, planNext, type TangentEngine } from '../engine/engine';
 import { StateDir, StoreError, type EncodedTerms } from '../store';
+import { RunRecord, estimateFailures } from '../store/runHistory';
 import { ControlSlot, ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../common/protocol';
 import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
-import { restoreEngine, writeCheckpoint, type PendingBlock } from './jobState';
+import { CheckpointPolicy, formatMs, type IntervalChoice } from './checkpointPolicy';
+import { restoreEngine, writeCheckpoint, type PendingBlock, type Restored } from './jobState';
 import { ProgressTracker } from './progress';
 import { movableBuffers } from './transfer';
 
 const PROGRESS_EVERY_MS = 250;
+/** How often the run's line in RUNS says it is still alive (what an unclean end's uptime is measured by). */
+const ALIVE_EVERY_MS = 100;
+const STOP_POLL_MS = 20;
 const FIRST_BLOCK_TERMS = 8;
 /** How long a stop waits for blocks to hand over their state (a block's setup cannot be interrupted). */
 const STOP_GRACE_MS = 5000;
 /** How long a due checkpoint waits for the running blocks' states (one in its setup answers only after it). */
 const STATE_WAIT_MS = 1000;
+/** How long the first checkpoint after an unclean start waits for the blocks' first terms. */
+const EARLY_CHECKPOINT_WAIT_MS = 3000;
 /** How long the job's heavy work waits for a block's answer to a split request (it comes within one term). */
 const SPLIT_ANSWER_WAIT_MS = 250;
 
-function stopReasonIn(control: Int32Array): StopReason | null {
-  const s = Atomics.load(control, ControlSlot.State);
-  return s === ControlState.Pause ? 'paused' : s === ControlState.Cancel ? 'cancelled' : null;
-}
+type Phase = 'opening' | 'restoring' | 'running' | 'draining' | 'done' | 'failed';
+const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
+  opening: ['restoring'],
+  restoring: ['running'],
+  running: ['draining'],
+  draining: ['done'],
+  done: [],
+  failed: [],
+};
+
+/** What wakes the running phase while it waits for the next block in commit order. */
+type Wake = { digits: Uint8Array[] } | { stop: StopReason } | { error: unknown };
 
 /**
  * Runs one job to its end, reporting through `port` (the host's end is a JobRunner); resolves once its
  * last event ('stopped' or 'failed') is posted, with whether it stopped without failing. Never rejects.
  */
-export async function runJob(data: JobWorkerData, port: MessagePort): Promise<boolean> {
-  try {
-    await job(data, port);
-    return true;
-  } catch (e: unknown) {
-    const code = e instanceof StoreError ? e.code : e instanceof PoolStopped ? 'STOPPED' : e instanceof Error ? e.name : 'Error';
-    const failed: JobWorkerEvent = { type: 'failed', code, message: e instanceof Error ? e.message : String(e) };
-    port.postMessage(failed);
-    return false;
-  }
+export function runJob(data: JobWorkerData, port: MessagePort): Promise<boolean> {
+  return new Job(data, port).run();
 }
 
-async function job(data: JobWorkerData, port: MessagePort): Promise<void> {
-  const control = new Int32Array(data.control);
-  const post = (e: JobWorkerEvent) => port.postMessage(e);
-  const stopReason = () => stopReasonIn(control);
-  const started = performance.now();
-  const store = StateDir.open(data.stateDir, {
-    mode: 'write',
-    durable: data.durable,
-    logger: { info: (message) => post({ type: 'log', level: 'info', message }), warn: (message) => post({ type: 'log', level: 'warn', message }) },
-  });
-  let pool: BlockPool | undefined;
-  // Posted only after the block threads are gone and the store is closed (lock released): the host treats
-  // it as "this job has let go of the state directory", and may start the next job on it right away.
-  let stoppedEvent: JobWorkerEvent | undefined;
-  try {
-    if (data.startOver) store.archive();
-    const restored = restoreEngine(store, data.target);
-    const engine = restored.engine;
-    post({ type: 'opened', done: engine.done, target: engine.target, snapshot: restored.snapshot, recoveries: [...store.recoveries, ...restored.notes], lockToken: store.lockToken });
+class Job {
+  private phase: Phase = 'opening';
+  private readonly control: Int32Array;
+  private readonly started = performance.now();
+  private store: StateDir | undefined;
+  private pool: BlockPool | undefined;
+  private record: RunRecord | undefined;
+  private restored!: Restored;
+  private engine!: TangentEngine;
+  private tracker!: ProgressTracker;
+  private policy!: CheckpointPolicy;
+  private interval!: IntervalChoice;
+  private uncleanStart = false;
 
-    const inflight: BlockTask[] = [];
-    const tracker = new ProgressTracker(engine.target);
-    let lastCheckpoint: number | null = null;
-    let lastProgress = 0;
-    const progress = (): ProgressInfo => {
-      const now = performance.now();
-      const { termsPerSecond, etaSeconds } = tracker.rate();
-      return {
-        done: engine.done,
-        target: engine.target,
-        termsPerSecond,
-        etaSeconds: engine.finished ? 0 : etaSeconds,
-        elapsedMs: now - started,
-        sinceCheckpointMs: lastCheckpoint === null ? null : now - lastCheckpoint,
-        bytesStored: store.bytesStored(),
-      };
-    };
-    const maybeProgress = (force = false) => {
-      const now = performance.now();
-      if (force || now - lastProgress >= PROGRESS_EVERY_MS) {
-        lastProgress = now;
-        post({ type: 'progress', progress: progress() });
-      }
-    };
-    const checkpoint = () => {
-      if (data.checkpointIntervalMs <= 0) return;
-      const t0 = performance.now();
-      const blocks: PendingBlock[] = inflight.filter((t) => t.latestState && t.from > engine.done).map((t) => ({ from: t.from, to: t.to, state: t.latestState! }));
-      const snap = writeCheckpoint(store, engine, Math.max(engine.target, restored.storedTarget ?? 0), blocks);
-      lastCheckpoint = performance.now();
-      const blockStateMs = pool?.takeStateMs() ?? 0;
-      post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payloadBytes, ms: lastCheckpoint - t0, blockStateMs, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
-    };
-    // While a split is asked of a running block (a thread is idle at the end of the job), the job's own
-    // heavy work (taking in a block that just ended) waits for the answer, which comes within one term:
-    // otherwise the idle thread would get its part only after that work (30–50 ms at N = 4000).
-    let splitAnswer: { task: BlockTask; done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | undefined;
-    const awaitSplit = (task: BlockTask) => {
-      let resolve!: () => void;
-      const done = new Promise<void>((r) => (resolve = r));
-      // A bound, should an answer never come (a block busy with its set-up answers after it).
-      const timer = setTimeout(() => answerSplit(task), SPLIT_ANSWER_WAIT_MS).unref();
-      splitAnswer = { task, done, resolve, timer };
-    };
-    const answerSplit = (task: BlockTask) => {
-      if (splitAnswer?.task !== task) return;
-      clearTimeout(splitAnswer.timer);
-      splitAnswer.resolve();
-      splitAnswer = undefined;
-    };
-    /** Resolves at once, or once the pending split request is answered. */
-    const afterSplitAnswer = (): Promise<void> | undefined => splitAnswer?.done;
+  /** Blocks planned, in commit order; the head is the next to commit. */
+  private readonly inflight: BlockTask[] = [];
+  private resumable = new Map<number, PendingBlock>();
+  private plannedUpTo = 0;
+  private firstBlock = true;
+  private planned = false;
+  /** Blocks started this run, before the first checkpoint after an unclean start has their first terms. */
+  private earlyCheckpoint: { waiting: Set<BlockTask>; timer: NodeJS.Timeout } | undefined;
+  private lastCheckpoint: number | null = null;
+  private initialCheckpointDue = false;
+  private lastProgress = 0;
+  private lastAlive = 0;
+  private stateRequest: { waiting: Set<BlockTask>; timer: NodeJS.Timeout } | undefined;
+  private splitAnswer: { task: BlockTask; done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | undefined;
+  /** Records encoded and residues computed as soon as a block's digits arrive (see prepare). */
+  private readonly ahead = new WeakMap<Uint8Array[], { from: number; residues: (number[] | null)[]; records: EncodedTerms }>();
 
-    // What a commit costs besides its write, done as soon as a block's digits arrive: a block that ends
-    // while an earlier one still runs (the top half of a split, at the end of a job) is then appended at
-    // once when that one is in. Anything wrong is left for the commit to find and report, in order.
-    const ahead = new WeakMap<Uint8Array[], { from: number; residues: (number[] | null)[]; records: EncodedTerms }>();
-    const prepare = (task: BlockTask): BlockTask => {
-      task.result.then(
-        async (digits) => {
-          const from = task.from;
-          await afterSplitAnswer();
-          try {
-            const records = store.encodeTerms(digits.map((d, i) => ({ n: from + i, digits: d })));
-            ahead.set(digits, { from, residues: digits.map((d) => engine.verifier.residuesOf(d)), records });
-          } catch {
-            /* reported by the commit */
-          }
-        },
-        () => undefined,
-      );
-      return task;
-    };
-    const commit = (from: number, digits: Uint8Array[]) => {
-      const ready = ahead.get(digits);
-      const fresh = ready?.from === from ? ready : undefined;
-      const terms = engine.acceptBlock(from, digits, fresh?.residues);
-      store.appendTerms(fresh ? fresh.records : terms);
-      const event: JobWorkerEvent = { type: 'committed', from, to: from + terms.length - 1, done: engine.done };
-      if (data.streamDigits) {
-        // The block's buffers are ours alone (moved here from its thread) and already copied into the log.
-        event.digits = digits;
-        port.postMessage(event, movableBuffers(digits));
-      } else post(event);
-      tracker.record(performance.now(), engine.done);
-      maybeProgress();
-    };
+  private stopSeen: StopReason | null = null;
+  private fatal: { error: unknown } | undefined;
+  private wake: ((w: Wake) => void) | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private reason: StopReason | undefined;
 
-    port.on('message', (msg: unknown) => {
-      if (isRecord(msg) && msg.type === 'setTarget' && isIntegerIn(msg.target, 1, Number.MAX_SAFE_INTEGER)) {
-        engine.setTarget(msg.target);
-        tracker.setTarget(engine.target);
-        if (pool) pool.piBits = piBitsFor(engine.target);
-        maybeProgress(true);
-      }
+  constructor(
+    private readonly data: JobWorkerData,
+    private readonly port: MessagePort,
+  ) {
+    this.control = new Int32Array(data.control);
+  }
+
+  async run(): Promise<boolean> {
+    try {
+      this.open();
+      this.enter('restoring');
+      this.restore();
+      this.enter('running');
+      this.reason = await this.runBlocks();
+      this.enter('draining');
+      await this.drain();
+      this.enter('done');
+      await this.finish();
+      return true;
+    } catch (e: unknown) {
+      this.phase = 'failed'; // from any phase
+      await this.fail(e);
+      return false;
+    }
+  }
+
+  private enter(next: Phase): void {
+    if (!TRANSITIONS[this.phase].includes(next)) throw new Error(`job: no transition from ${this.phase} to ${next}`);
+    this.phase = next;
+  }
+
+  private post(e: JobWorkerEvent): void {
+    this.port.postMessage(e);
+  }
+
+  private logLine(level: 'info' | 'warn', message: string): void {
+    this.post({ type: 'log', level, message });
+  }
+
+  // ------------------------------------------------------------------ opening
+
+  /** Takes the state directory (lock, recovery), starts this run's line in the history, chooses the interval. */
+  private open(): void {
+    const data = this.data;
+    this.store = StateDir.open(data.stateDir, {
+      mode: 'write',
+      durable: data.durable,
+      logger: { info: (m) => this.logLine('info', m), warn: (m) => this.logLine('warn', m) },
     });
+    if (data.startOver) this.store.archive();
+    this.record = RunRecord.begin(this.store.dir, data.runStartedAt);
+    const past = this.record.past;
+    // The previous run never wrote its end: it was killed, or its machine went away, mid-job.
+    this.uncleanStart = past.length > 0 && !past[past.length - 1].clean;
+    this.policy = new CheckpointPolicy(data.checkpointIntervalMs, estimateFailures(past));
+    this.chooseInterval(true);
+  }
 
-    tracker.record(performance.now(), engine.done);
-    maybeProgress(true);
-    lastCheckpoint = restored.snapshot ? performance.now() : null;
+  // ------------------------------------------------------------------ restoring
+
+  /** Rebuilds the engine from the newest snapshot and the log; the blocks it held continue where they were. */
+  private restore(): void {
+    const store = this.store!;
+    this.restored = restoreEngine(store, this.data.target);
+    this.engine = this.restored.engine;
+    this.post({
+      type: 'opened',
+      done: this.engine.done,
+      target: this.engine.target,
+      snapshot: this.restored.snapshot,
+      recoveries: [...store.recoveries, ...this.restored.notes],
+      lockToken: store.lockToken,
+    });
+    this.tracker = new ProgressTracker(this.engine.target);
+    this.resumable = new Map(this.restored.pendingBlocks.map((b) => [b.from, b]));
+    this.plannedUpTo = this.engine.done;
+    this.lastCheckpoint = this.restored.snapshot ? performance.now() : null;
     // A new job's first snapshot (its target) is written once the first blocks are on their way, so
     // the threads compute while it is fsynced.
-    let initialCheckpointDue = lastCheckpoint === null;
-
-    // A due checkpoint first asks every running block for its state (they answer after their current
-    // term), and is written once all have answered or ended, or after STATE_WAIT_MS with what there is.
-    let stateRequest: { waiting: Set<BlockTask>; timer: NodeJS.Timeout } | undefined;
-    let guarded: (fn: () => void) => void = (fn) => fn();
-    const answerStateRequest = () => {
-      if (!stateRequest) return;
-      clearTimeout(stateRequest.timer);
-      stateRequest = undefined;
-      guarded(checkpoint);
-    };
-    const checkpointIfDue = () => {
-      if (data.checkpointIntervalMs <= 0 || lastCheckpoint === null || stateRequest) return;
-      if (performance.now() - lastCheckpoint < data.checkpointIntervalMs) return;
-      const running = blockPool.runningTasks;
-      if (running.length === 0) return checkpoint();
-      Atomics.add(control, ControlSlot.StateRequest, 1);
-      stateRequest = { waiting: new Set(running), timer: setTimeout(answerStateRequest, STATE_WAIT_MS) };
-    };
-    const blockPool = new BlockPool(
-      data.blockThreads,
-      (m) => post({ type: 'log', level: 'warn', message: m }),
-      {
-        onSplit: (task, oldFrom) => {
-          answerSplit(task);
-          const at = inflight.indexOf(task);
-          if (at < 0) return; // replanned meanwhile: its result is not awaited any more
-          // The bottom part goes first in commit order; the idle thread picks it up at once.
-          inflight.splice(at, 0, prepare(blockPool.compute(oldFrom, task.from - 1)));
-          post({ type: 'log', level: 'info', message: `block ${oldFrom}..${task.to} split at ${task.from}: ${oldFrom}..${task.from - 1} moved to an idle thread` });
-        },
-        onIdle: () => {
-          // Only at the end of the job: before that the loop keeps a block queued for every thread.
-          if (stopSeen || stopReason() || planNext(plannedUpTo, engine.target)) return;
-          // The running block with the highest terms has the most expensive work left.
-          const candidates = blockPool.runningTasks.filter((t) => inflight.includes(t)).sort((a, b) => b.to - a.to);
-          for (const t of candidates) {
-            if (blockPool.requestSplit(t)) {
-              awaitSplit(t);
-              return;
-            }
-          }
-        },
-        onSplitDeclined: (task) => answerSplit(task),
-        onTaskUpdate: (task) => {
-          if (!blockPool.runningTasks.includes(task)) answerSplit(task); // it ended before it saw the request
-          if (stateRequest?.waiting.delete(task) && stateRequest.waiting.size === 0) answerStateRequest();
-        },
-      },
-    );
-    pool = blockPool;
-    blockPool.piBits = piBitsFor(engine.target);
-    const resumable = new Map(restored.pendingBlocks.map((b) => [b.from, b]));
-    let plannedUpTo = engine.done;
-
-    // A stop wakes the wait for the head block. (Not a race against one long-lived "stopped" promise:
-    // every race would leave a reaction on it holding that block's result, a leak of all the digits.)
-    let stopSeen: StopReason | null = null;
-    let wakeForStop: ((reason: StopReason) => void) | undefined;
-    // A checkpoint written from a timer (disk full, lock lost) fails the job through its main loop, not as an uncaught exception.
-    let fatal: { error: unknown } | undefined;
-    let wakeForFailure: ((e: unknown) => void) | undefined;
-    guarded = (fn) => {
-      try {
-        fn();
-      } catch (e) {
-        fatal ??= { error: e };
-        wakeForFailure?.(e);
-      }
-    };
-    const stopPoll = setInterval(() => {
-      stopSeen ??= stopReason();
-      if (stopSeen) wakeForStop?.(stopSeen);
-    }, 20);
-    const checkpointTimer =
-      data.checkpointIntervalMs > 0
-        ? setInterval(() => guarded(checkpointIfDue), Math.min(1000, data.checkpointIntervalMs / 2))
-        : undefined;
-
-    let reason: StopReason | undefined;
-    try {
-      let firstBlock = true;
-      while (!reason) {
-        if (engine.finished) {
-          reason = 'finished';
-          break;
-        }
-        // Keep one block per thread in flight (plus one queued), committed strictly in order.
-        while (inflight.length < data.parallelism + 1) {
-          const block = planNext(plannedUpTo, engine.target);
-          if (!block) break;
-          const saved = resumable.get(block.from);
-          // The run's first fresh block is short, so the first new term shows up quickly after a
-          // start or resume (its setup is paid once more, which is cheap at that size).
-          let to = saved ? saved.to : firstBlock ? Math.min(block.to, block.from + FIRST_BLOCK_TERMS - 1) : block.to;
-          // A checkpointed block further up (the top of a split whose bottom had no state yet) is continued, not redone.
-          for (const f of resumable.keys()) if (f > block.from && f <= to) to = f - 1;
-          firstBlock = false;
-          inflight.push(prepare(pool.compute(block.from, to, saved?.state)));
-          resumable.delete(block.from);
-          plannedUpTo = to;
-        }
-        if (initialCheckpointDue) {
-          initialCheckpointDue = false;
-          checkpoint();
-        }
-        const head = inflight[0];
-        if (!head || head.from !== engine.done + 1) {
-          // The target changed under the plan: start planning again from what is committed.
-          inflight.length = 0;
-          plannedUpTo = engine.done;
-          continue;
-        }
-        const result = await new Promise<{ digits: Uint8Array[] } | { stop: StopReason }>((resolve, reject) => {
-          wakeForStop = (stop) => resolve({ stop });
-          wakeForFailure = reject;
-          if (fatal) reject(fatal.error);
-          if (stopSeen) resolve({ stop: stopSeen });
-          head.result.then(
-            (digits) => resolve({ digits }),
-            (e: unknown) => {
-              // A block stopped by the control word is a stop, not a failure.
-              const stop = stopReason();
-              if (stop && e instanceof PoolStopped) resolve({ stop });
-              else reject(e);
-            },
-          );
-        });
-        wakeForStop = undefined;
-        wakeForFailure = undefined;
-        if ('stop' in result) {
-          reason = result.stop;
-          break;
-        }
-        await afterSplitAnswer();
-        // A split put the bottom of this block in front of it: commit that first (this one's digits wait on its task).
-        if (inflight[0] !== head) continue;
-        inflight.shift();
-        commit(head.from, result.digits);
-      }
-      // Stopping: blocks see the control word within one term and hand over their state.
-      if (reason !== 'finished') await settleForStop(inflight, engine, commit);
-    } finally {
-      clearInterval(stopPoll);
-      clearInterval(checkpointTimer);
-      if (stateRequest) clearTimeout(stateRequest.timer);
-      stateRequest = undefined;
-    }
-    checkpoint();
-    stoppedEvent = { type: 'stopped', reason, progress: progress() };
-  } finally {
-    await pool?.close();
-    store.close();
+    this.initialCheckpointDue = this.lastCheckpoint === null;
   }
-  post(stoppedEvent);
-}
 
-/** Waits (bounded) for in-flight blocks to finish or stop; commits any that finished in order. */
-async function settleForStop(inflight: BlockTask[], engine: TangentEngine, commit: (from: number, digits: Uint8Array[]) => void): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), STOP_GRACE_MS)));
-  await Promise.race([Promise.allSettled(inflight.map((t) => t.result)), deadline]);
-  clearTimeout(timer);
-  while (inflight.length && inflight[0].from === engine.done + 1 && inflight[0].digits) {
-    commit(inflight[0].from, inflight[0].digits);
-    inflight.shift();
+  // ------------------------------------------------------------------ running
+
+  /** Keeps every thread busy, commits blocks strictly in order, checkpoints on schedule; returns why it stopped. */
+  private async runBlocks(): Promise<StopReason> {
+    this.pool = this.startPool();
+    this.port.on('message', (msg: unknown) => this.onHostMessage(msg));
+    this.tracker.record(performance.now(), this.engine.done);
+    this.progress(true);
+    this.every(STOP_POLL_MS, () => this.pollStop());
+    this.scheduleCheckpoint();
+
+    for (;;) {
+      if (this.fatal) throw this.fatal.error;
+      if (this.engine.finished) return 'finished';
+      this.planBlocks();
+      if (this.initialCheckpointDue) {
+        this.initialCheckpointDue = false;
+        this.checkpoint();
+      }
+      const head = this.inflight[0];
+      if (!head || head.from !== this.engine.done + 1) {
+        // The target changed under the plan: start planning again from what is committed.
+        this.inflight.length = 0;
+        this.plannedUpTo = this.engine.done;
+        continue;
+      }
+      const next = await this.nextBlock(head);
+      if ('error' in next) throw next.error;
+      if ('stop' in next) return next.stop;
+      await this.splitAnswer?.done;
+      // A split put the bottom of this block in front of it: commit that first (this one's digits wait on its task).
+      if (this.inflight[0] !== head) continue;
+      this.inflight.shift();
+      this.commit(head.from, next.digits);
+    }
+  }
+
+  private startPool(): BlockPool {
+    const pool = new BlockPool(this.data.blockThreads, (m) => this.logLine('warn', m), {
+      onSplit: (task, oldFrom) => {
+        this.answerSplit(task);
+        const at = this.inflight.indexOf(task);
+        if (at < 0) return; // replanned meanwhile: its result is not awaited any more
+        // The bottom part goes first in commit order; the idle thread picks it up at once.
+        this.inflight.splice(at, 0, this.prepare(pool.compute(oldFrom, task.from - 1)));
+        this.logLine('info', `block ${oldFrom}..${task.to} split at ${task.from}: ${oldFrom}..${task.from - 1} moved to an idle thread`);
+      },
+      onIdle: () => this.offerSplit(),
+      onSplitDeclined: (task) => this.answerSplit(task),
+      onTaskUpdate: (task) => {
+        if (!pool.runningTasks.includes(task)) this.answerSplit(task); // it ended before it saw the request
+        if (this.stateRequest?.waiting.delete(task) && this.stateRequest.waiting.size === 0) this.answerStateRequest();
+        if (this.earlyCheckpoint?.waiting.delete(task) && this.earlyCheckpoint.waiting.size === 0) this.takeEarlyCheckpoint();
+      },
+    });
+    pool.piBits = piBitsFor(this.engine.target);
+    return pool;
+  }
+
+  /** Keeps one block per thread in flight (plus one queued), continuing the checkpointed ones. */
+  private planBlocks(): void {
+    const pool = this.pool!;
+    // After an unclean start the blocks that start at once report their first term's state: the first
+    // checkpoint comes as soon as the work has moved, not a whole interval later.
+    const early = this.uncleanStart && !this.planned;
+    this.planned = true;
+    while (this.inflight.length < this.data.parallelism + 1) {
+      const block = planNext(this.plannedUpTo, this.engine.target);
+      if (!block) break;
+      const saved = this.resumable.get(block.from);
+      // The run's first fresh block is short, so the first new term shows up quickly after a
+      // start or resume (its setup is paid once more, which is cheap at that size).
+      let to = saved ? saved.to : this.firstBlock ? Math.min(block.to, block.from + FIRST_BLOCK_TERMS - 1) : block.to;
+      // A checkpointed block further up (the top of a split whose bottom had no state yet) is continued, not redone.
+      for (const f of this.resumable.keys()) if (f > block.from && f <= to) to = f - 1;
+      this.firstBlock = false;
+      const startsNow = early && this.inflight.length < this.data.parallelism;
+      const task = this.prepare(pool.compute(block.from, to, saved?.state, startsNow));
+      if (startsNow) this.expectEarlyState(task);
+      this.inflight.push(task);
+      this.resumable.delete(block.from);
+      this.plannedUpTo = to;
+    }
+  }
+
+  /** Resolves with the head block's digits, or as soon as a stop or a failure comes first. */
+  private nextBlock(head: BlockTask): Promise<Wake> {
+    return new Promise<Wake>((resolve) => {
+      // Not a race against one long-lived "stopped" promise: every race would leave a reaction on it
+      // holding that block's result, a leak of all the digits.
+      this.wake = resolve;
+      if (this.fatal) resolve({ error: this.fatal.error });
+      if (this.stopSeen) resolve({ stop: this.stopSeen });
+      head.result.then(
+        (digits) => resolve({ digits }),
+        (e: unknown) => {
+          // A block stopped by the control word is a stop, not a failure.
+          const stop = this.stopRequested();
+          resolve(stop && e instanceof PoolStopped ? { stop } : { error: e });
+        },
+      );
+    }).finally(() => (this.wake = undefined));
+  }
+
+  private stopRequested(): StopReason | null {
+    const s = Atomics.load(this.control, ControlSlot.State);
+    return s === ControlState.Pause ? 'paused' : s === ControlState.Cancel ? 'cancelled' : null;
+  }
+
+  private pollStop(): void {
+    this.stopSeen ??= this.stopRequested();
+    if (this.stopSeen) this.wake?.({ stop: this.stopSeen });
+    const now = performance.now();
+    if (now - this.lastAlive >= ALIVE_EVERY_MS) {
+      this.lastAlive = now;
+      this.record?.alive();
+    }
+  }
+
+  private onHostMessage(msg: unknown): void {
+    if (isRecord(msg) && msg.type === 'setTarget' && isIntegerIn(msg.target, 1, Number.MAX_SAFE_INTEGER)) {
+      this.engine.setTarget(msg.target);
+      this.tracker.setTarget(this.engine.target);
+      if (this.pool) this.pool.piBits = piBitsFor(this.engine.target);
+      this.progress(true);
+    }
+  }
+
+  /** A timer whose callback failing fails the job through its main loop (never an uncaught exception). */
+  private every(ms: number, fn: () => void): void {
+    this.timers.push(setInterval(() => this.guarded(fn), ms));
+  }
+
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fatal ??= { error: e };
+      this.wake?.({ error: e });
+    }
+  }
+
+  // ------------------------------------------------------------------ committing
+
+  /**
+   * What a commit costs besides its write, done as soon as a block's digits arrive: a block that ends
+   * while an earlier one still runs (the top half of a split, at the end of a job) is then appended at
+   * once when that one is in. Anything wrong is left for the commit to find and report, in order.
+   */
+  private prepare(task: BlockTask): BlockTask {
+    task.result.then(
+      async (digits) => {
+        const from = task.from;
+        await this.splitAnswer?.done;
+        try {
+          const records = this.store!.encodeTerms(digits.map((d, i) => ({ n: from + i, digits: d })));
+          this.ahead.set(digits, { from, residues: digits.map((d) => this.engine.verifier.residuesOf(d)), records });
+        } catch {
+          /* reported by the commit */
+        }
+      },
+      () => undefined,
+    );
+    return task;
+  }
+
+  /** Verifies block from.. and appends it (durable) before anyone hears of it. */
+  private commit(from: number, digits: Uint8Array[]): void {
+    const ready = this.ahead.get(digits);
+    const fresh = ready?.from === from ? ready : undefined;
+    const terms = this.engine.acceptBlock(from, digits, fresh?.residues);
+    this.store!.appendTerms(fresh ? fresh.records : terms);
+    const event: JobWorkerEvent = { type: 'committed', from, to: from + terms.length - 1, done: this.engine.done };
+    if (this.data.streamDigits) {
+      // The block's buffers are ours alone (moved here from its thread) and already copied into the log.
+      event.digits = digits;
+      this.port.postMessage(event, movableBuffers(digits));
+    } else this.post(event);
+    this.tracker.record(performance.now(), this.engine.done);
+    this.progress();
+  }
+
+  // ------------------------------------------------------------------ checkpointing
+
+  private get checkpointsEnabled(): boolean {
+    return this.data.checkpointIntervalMs > 0;
+  }
+
+  /** (Re)chooses the interval from the history and this run's uptime; reports it when it changed notably. */
+  private chooseInterval(first = false): void {
+    if (!this.checkpointsEnabled) return;
+    const uptime = Date.now() - this.data.runStartedAt;
+    const choice = this.policy.choose(uptime);
+    const before = this.interval?.ms;
+    this.interval = choice;
+    if (first || before === undefined || Math.abs(choice.ms - before) > 0.25 * before) {
+      const adapted = choice.mtbfMs !== null;
+      this.post({ type: 'interval', ms: choice.ms, adapted, reason: choice.reason });
+      this.logLine('info', `checkpoint interval ${formatMs(choice.ms)}: ${choice.reason}`);
+    }
+  }
+
+  /** Arms the timer for the next checkpoint, one interval after the last. */
+  private scheduleCheckpoint(): void {
+    if (!this.checkpointsEnabled) return;
+    clearTimeout(this.checkpointTimer);
+    const since = this.lastCheckpoint === null ? 0 : performance.now() - this.lastCheckpoint;
+    this.checkpointTimer = setTimeout(() => this.guarded(() => this.checkpointIfDue()), Math.max(0, this.interval.ms - since));
+  }
+
+  /**
+   * A due checkpoint first asks every running block for its state (they answer after their current term),
+   * and is written once all have answered or ended, or after STATE_WAIT_MS with what there is.
+   */
+  private checkpointIfDue(): void {
+    if (this.stateRequest || this.earlyCheckpoint) return;
+    if (this.lastCheckpoint === null || performance.now() - this.lastCheckpoint < this.interval.ms) return this.scheduleCheckpoint();
+    const running = this.pool?.runningTasks ?? [];
+    if (running.length === 0) return this.checkpoint();
+    Atomics.add(this.control, ControlSlot.StateRequest, 1);
+    this.stateRequest = { waiting: new Set(running), timer: setTimeout(() => this.guarded(() => this.answerStateRequest()), STATE_WAIT_MS) };
+  }
+
+  private answerStateRequest(): void {
+    if (!this.stateRequest) return;
+    clearTimeout(this.stateRequest.timer);
+    this.stateRequest = undefined;
+    this.checkpoint();
+  }
+
+  private expectEarlyState(task: BlockTask): void {
+    if (!this.checkpointsEnabled) return;
+    this.earlyCheckpoint ??= { waiting: new Set(), timer: setTimeout(() => this.guarded(() => this.takeEarlyCheckpoint()), EARLY_CHECKPOINT_WAIT_MS) };
+    this.earlyCheckpoint.waiting.add(task);
+  }
+
+  private takeEarlyCheckpoint(): void {
+    if (!this.earlyCheckpoint) return;
+    clearTimeout(this.earlyCheckpoint.timer);
+    this.earlyCheckpoint = undefined;
+    this.checkpoint();
+  }
+
+  /** Writes a snapshot: the verifier at the committed end, and the latest state of every block in progress. */
+  private checkpoint(): void {
+    if (!this.checkpointsEnabled) return;
+    const store = this.store!;
+    const engine = this.engine;
+    const t0 = performance.now();
+    const blocks: PendingBlock[] = this.inflight.filter((t) => t.latestState && t.from > engine.done).map((t) => ({ from: t.from, to: t.to, state: t.latestState! }));
+    const snap = writeCheckpoint(store, engine, Math.max(engine.target, this.restored.storedTarget ?? 0), blocks);
+    this.lastCheckpoint = performance.now();
+    const ms = this.lastCheckpoint - t0;
+    const blockStateMs = this.pool?.takeStateMs() ?? 0;
+    // What it held the work back: the job thread's write, and each block thread's share of the serializing.
+    const cost = ms + blockStateMs / Math.max(1, blocks.length);
+    this.policy.recordCost(cost);
+    this.record?.checkpointCost(cost);
+    this.post({ type: 'checkpoint', generation: snap.header.generation, position: engine.done, bytes: snap.payloadBytes, ms, blockStateMs, blocks: blocks.map((b) => `${b.from}..${b.to}`) });
+    if (this.phase === 'running') {
+      this.chooseInterval();
+      this.scheduleCheckpoint();
+    }
+  }
+
+  // ------------------------------------------------------------------ end-of-job splits
+
+  /** Only at the end of the job (before that the plan keeps a block queued for every thread): an idle thread takes the bottom of a running block. */
+  private offerSplit(): void {
+    const pool = this.pool!;
+    if (this.stopSeen || this.stopRequested() || planNext(this.plannedUpTo, this.engine.target)) return;
+    // The running block with the highest terms has the most expensive work left.
+    const candidates = pool.runningTasks.filter((t) => this.inflight.includes(t)).sort((a, b) => b.to - a.to);
+    for (const t of candidates) {
+      if (pool.requestSplit(t)) {
+        this.awaitSplit(t);
+        return;
+      }
+    }
+  }
+
+  /**
+   * While a split is asked of a running block, the job's own heavy work (taking in a block that just
+   * ended) waits for the answer, which comes within one term: otherwise the idle thread would get its
+   * part only after that work (30–50 ms at N = 4000).
+   */
+  private awaitSplit(task: BlockTask): void {
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    // A bound, should an answer never come (a block busy with its set-up answers after it).
+    const timer = setTimeout(() => this.answerSplit(task), SPLIT_ANSWER_WAIT_MS).unref();
+    this.splitAnswer = { task, done, resolve, timer };
+  }
+
+  private answerSplit(task: BlockTask): void {
+    if (this.splitAnswer?.task !== task) return;
+    clearTimeout(this.splitAnswer.timer);
+    this.splitAnswer.resolve();
+    this.splitAnswer = undefined;
+  }
+
+  // ------------------------------------------------------------------ draining, done, failed
+
+  /** Stopping: blocks see the control word within one term and hand over their state; then the last checkpoint. */
+  private async drain(): Promise<void> {
+    this.stopTimers();
+    if (this.reason !== 'finished') await this.settleForStop();
+    this.checkpoint();
+  }
+
+  /** Waits (bounded) for in-flight blocks to finish or stop; commits any that finished in order. */
+  private async settleForStop(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), STOP_GRACE_MS)));
+    await Promise.race([Promise.allSettled(this.inflight.map((t) => t.result)), deadline]);
+    clearTimeout(timer);
+    const inflight = this.inflight;
+    while (inflight.length && inflight[0].from === this.engine.done + 1 && inflight[0].digits) {
+      this.commit(inflight[0].from, inflight[0].digits);
+      inflight.shift();
+    }
+  }
+
+  /** Posted only after the block threads are gone and the store is closed (lock released): the host treats it
+   *  as "this job has let go of the state directory", and may start the next job on it right away. */
+  private async finish(): Promise<void> {
+    const stopped: JobWorkerEvent = { type: 'stopped', reason: this.reason!, progress: this.progressInfo() };
+    await this.release();
+    this.post(stopped);
+  }
+
+  private async fail(e: unknown): Promise<void> {
+    this.stopTimers();
+    await this.release().catch(() => undefined);
+    const code = e instanceof StoreError ? e.code : e instanceof PoolStopped ? 'STOPPED' : e instanceof Error ? e.name : 'Error';
+    this.post({ type: 'failed', code, message: e instanceof Error ? e.message : String(e) });
+  }
+
+  private stopTimers(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    clearTimeout(this.checkpointTimer);
+    if (this.stateRequest) clearTimeout(this.stateRequest.timer);
+    this.stateRequest = undefined;
+    if (this.earlyCheckpoint) clearTimeout(this.earlyCheckpoint.timer);
+    this.earlyCheckpoint = undefined;
+  }
+
+  /** Ends the block threads, records an orderly end in the history, closes the store (releasing the lock). */
+  private async release(): Promise<void> {
+    try {
+      await this.pool?.close();
+    } finally {
+      this.record?.endCleanly();
+      this.store?.close();
+    }
+  }
+
+  // ------------------------------------------------------------------ progress
+
+  private progressInfo(): ProgressInfo {
+    const now = performance.now();
+    const engine = this.engine;
+    const { termsPerSecond, etaSeconds } = this.tracker.rate();
+    return {
+      done: engine.done,
+      target: engine.target,
+      termsPerSecond,
+      etaSeconds: engine.finished ? 0 : etaSeconds,
+      elapsedMs: now - this.started,
+      sinceCheckpointMs: this.lastCheckpoint === null ? null : now - this.lastCheckpoint,
+      bytesStored: this.store!.bytesStored(),
+    };
+  }
+
+  private progress(force = false): void {
+    const now = performance.now();
+    if (force || now - this.lastProgress >= PROGRESS_EVERY_MS) {
+      this.lastProgress = now;
+      this.post({ type: 'progress', progress: this.progressInfo() });
+    }
   }
 }

@@ -115,6 +115,8 @@ export class JobRunner {
       blockThreads,
       streamDigits: options.streamDigits ?? false,
       startOver: options.startOver ?? false,
+      // Inline, the job's run began with this process (its start-up is part of what a crash costs).
+      runStartedAt: options.inline ? Math.round(performance.timeOrigin) : Date.now(),
     };
     let inlineJob: Promise<boolean> | undefined;
     if (options.inline) {
