@@ -214,6 +214,7 @@ async function main(): Promise<number> {
   let outputFailure: unknown;
   const checkpoints = { count: 0, ms: 0, blockStateMs: 0, bytes: 0 };
   let interval: { ms: number; reason: string } | undefined;
+  const restores: { restoreMs: number; firstTermMs: number }[] = [];
   runner.onEvent((e) => {
     switch (e.type) {
       case 'checkpoint':
@@ -248,6 +249,9 @@ async function main(): Promise<number> {
         break;
       case 'progress':
         display.update(e.progress);
+        break;
+      case 'restored':
+        restores.push({ restoreMs: e.restoreMs, firstTermMs: e.firstTermMs });
         break;
       case 'interval':
         interval = e;
@@ -291,6 +295,9 @@ async function main(): Promise<number> {
       checkpointMs: round(checkpoints.ms),
       blockStateMs: round(checkpoints.blockStateMs),
       snapshotBytes: checkpoints.bytes,
+      restoredBlocks: restores.length,
+      blockRestoreMs: restores.map((r) => round(r.restoreMs)),
+      blockFirstTermMs: restores.map((r) => round(r.firstTermMs)),
       checkpointIntervalMs: interval?.ms,
       checkpointIntervalReason: interval?.reason,
     };

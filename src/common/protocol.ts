@@ -60,6 +60,8 @@ export type JobWorkerEvent =
   | { type: 'opened'; done: number; target: number; snapshot: { generation: number; position: number } | null; recoveries: string[]; lockToken?: string }
   | { type: 'log'; level: 'info' | 'warn'; message: string }
   | { type: 'progress'; progress: ProgressInfo }
+  /** A block in progress continued from its checkpointed state (what a restart costs it: restore, then its first term). */
+  | { type: 'restored'; from: number; to: number; restoreMs: number; firstTermMs: number }
   /** The checkpoint interval chosen (at the start, and whenever it changes notably), with why. */
   | { type: 'interval'; ms: number; adapted: boolean; reason: string }
   /** Terms from..to are durable in the store (appended and fsynced). */
@@ -109,6 +111,8 @@ export type BlockResult =
   | { type: 'split'; id: number; from: number; state: Uint8Array }
   /** Block `id` was asked to split and declined: too little is left for a fresh block to pay off. */
   | { type: 'noSplit'; id: number }
+  /** Block `id` continued from a checkpointed state: the ms the state took to restore, and its first term after that. */
+  | { type: 'restored'; id: number; restoreMs: number; firstTermMs: number }
   | { type: 'stopped'; id: number }
   | { type: 'log'; id: number; message: string }
   | { type: 'error'; id: number; message: string };

@@ -41,6 +41,8 @@ export interface BlockOptions {
   onSplitDeclined?: () => void;
   /** π is computed at least this precise (piBitsFor the job's target) the first time a block needs it. */
   piBits?: number;
+  /** A block continued from `resume`: the ms its state took to restore, and its first term after it (which rebuilds the transforms' cached spectra). */
+  onRestored?: (restoreMs: number, firstTermMs: number) => void;
 }
 
 /** A block's state and the ms its serialization took (what a checkpoint costs a block thread). */
@@ -94,13 +96,20 @@ export function createBlockComputer(): BlockComputer {
       if (to <= SMALL_LIMIT) return out;
       from = SMALL_LIMIT + 1;
     }
+    const restoreStarted = performance.now();
     const restored = options.resume && restoreBlock(options.resume, from, to, options.onUnusableResume);
+    const restoreMs = performance.now() - restoreStarted;
     if (!restored && options.piBits) pi.get(options.piBits);
     const block = restored || ZetaBlock.start(from, to, pi);
+    let firstTermOfRestored = restored ? performance.now() : 0;
     // A block that began with the small terms returns them too; it is short and never split.
     const splittable = out.length === 0 && options.onSplit !== undefined;
     while (!block.finished) {
       block.step();
+      if (firstTermOfRestored) {
+        options.onRestored?.(restoreMs, performance.now() - firstTermOfRestored);
+        firstTermOfRestored = 0;
+      }
       options.onTerm?.(block.remaining);
       if (!block.finished && options.shouldStop?.()) {
         if (options.onState) options.onState(...timedState(block));

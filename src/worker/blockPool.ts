@@ -43,6 +43,8 @@ export interface PoolEvents {
   onSplitDeclined?: (task: BlockTask) => void;
   /** A thread became idle with nothing queued. */
   onIdle?: () => void;
+  /** `task` continued from its checkpointed state (see BlockResult 'restored'). */
+  onRestored?: (task: BlockTask, restoreMs: number, firstTermMs: number) => void;
 }
 
 export class BlockPool {
@@ -179,6 +181,9 @@ export class BlockPool {
         return;
       case 'log':
         this.log(msg.message);
+        return;
+      case 'restored':
+        if (r) this.events.onRestored?.(r.task, msg.restoreMs, msg.firstTermMs);
         return;
       case 'result':
         r?.resolve(msg.digits);

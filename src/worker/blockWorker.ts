@@ -55,6 +55,7 @@ port.on('message', (req: BlockRequest) => {
       splitWanted: () => Atomics.load(splitRequest, 0) === req.id && Atomics.compareExchange(splitRequest, 0, req.id, 0) === req.id,
       onSplit: (from, state) => post({ type: 'split', id: req.id, from, state }),
       onSplitDeclined: () => post({ type: 'noSplit', id: req.id }),
+      onRestored: (restoreMs, firstTermMs) => post({ type: 'restored', id: req.id, restoreMs, firstTermMs }),
     });
     post({ type: 'result', id: req.id, from: req.from, digits, ms: performance.now() - started });
   } catch (e) {

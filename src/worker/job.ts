@@ -223,6 +223,7 @@ class Job {
         this.logLine('info', `block ${oldFrom}..${task.to} split at ${task.from}: ${oldFrom}..${task.from - 1} moved to an idle thread`);
       },
       onIdle: () => this.offerSplit(),
+      onRestored: (task, restoreMs, firstTermMs) => this.post({ type: 'restored', from: task.from, to: task.to, restoreMs, firstTermMs }),
       onSplitDeclined: (task) => this.answerSplit(task),
       onTaskUpdate: (task) => {
         if (!pool.runningTasks.includes(task)) this.answerSplit(task); // it ended before it saw the request
