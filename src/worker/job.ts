@@ -252,9 +252,10 @@ class Job {
       // A checkpointed block further up (the top of a split whose bottom had no state yet) is continued, not redone.
       for (const f of this.resumable.keys()) if (f > block.from && f <= to) to = f - 1;
       this.firstBlock = false;
+      // Only restored blocks are waited for: a fresh one first pays its setup, and would hold back saving the others' progress.
       const startsNow = early && this.inflight.length < this.data.parallelism;
       const task = this.prepare(pool.compute(block.from, to, saved?.state, startsNow));
-      if (startsNow) this.expectEarlyState(task);
+      if (startsNow && saved) this.expectEarlyState(task);
       this.inflight.push(task);
       this.resumable.delete(block.from);
       this.plannedUpTo = to;
