@@ -10,6 +10,10 @@
 //   own cost    what the checkpoints cost as the e2e runs measure it (--stats): the job thread writing
 //               snapshots and the block threads serializing their states, as a share of the run's CPU
 //   resume      time from starting a job that is 90% done to its first new durable term
+//   restore     a job stopped mid-block (SIGTERM at half its run) and resumed with --stats: each open block's
+//               restore (its state parsed) and first term after it (cold thread, cached spectra rebuilt)
+//   kill loop   (--kill-sizes, default 4000,8000) default settings, SIGKILL at seeded moments 5–30% of the
+//               uninterrupted run apart until a run finishes: restarts, terms durable after each, intervals chosen
 //   gp          PARI/GP writing the same b-file (bernvec), when `gp` is installed; ratio = e2e / gp
 //   Node floor  once per run: Node starting the CLI's block threads (empty) and exiting, the least time and
 //               memory any run of ours can take on this platform, next to gp's
@@ -27,6 +31,7 @@ const require = createRequire(import.meta.url);
 const cli = path.join(repo, 'dist/cli.js');
 const { TangentEngine } = require(path.join(repo, 'out/src/engine/engine.js'));
 const { JobRunner } = require(path.join(repo, 'out/src/worker/runner.js'));
+const { killLoop } = require(path.join(repo, 'out/test/harness/killLoop.js'));
 const hashes = JSON.parse(fs.readFileSync(path.join(repo, 'test/fixtures/reference-bfile-hashes.json'), 'utf8')).bfiles;
 
 const arg = (name, fallback) => {
@@ -36,6 +41,7 @@ const arg = (name, fallback) => {
 const sizes = arg('sizes', '500,1000,2000,4000').split(',').map(Number);
 const fullMax = Number(arg('full-max', '8000'));
 const repeat = Number(arg('repeat', '3'));
+const killSizes = arg('kill-sizes', '4000,8000').split(',').filter(Boolean).map(Number);
 const SHORT_JOB_PAIRS = 15;
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tn-bench-'));
@@ -97,6 +103,24 @@ async function resumeSeconds(n) {
   runner.pause();
   await runner.outcome;
   return first;
+}
+
+/**
+ * What restoring open blocks costs: a job stopped by SIGTERM at half its uninterrupted time (it checkpoints its
+ * blocks in progress), then resumed with --stats, which lists each restored block's restore and first-term ms.
+ */
+async function restoreCost(n, uninterruptedS) {
+  const dir = path.join(tmpRoot, `restore-${n}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  await new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, '--count', String(n), '--state', dir], { stdio: 'ignore' });
+    setTimeout(() => child.kill('SIGTERM'), uninterruptedS * 500);
+    child.on('exit', resolve);
+  });
+  const run = await measure(process.execPath, [cli, '--count', String(n), '--state', dir, '--stats']);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const st = run.stats ?? {};
+  return { blocks: st.restoredBlocks ?? 0, restoreMs: st.blockRestoreMs ?? [], firstTermMs: st.blockFirstTermMs ?? [], runS: run.seconds };
 }
 
 async function gpSeconds(n, out) {
@@ -166,6 +190,9 @@ for (const n of sizes) {
       row.checkpointDirect = { ms: mid.ms, pctOfCpu: mid.pct, snapshots: mid.count };
     }
     row.resumeS = await resumeSeconds(n);
+    row.restore = await restoreCost(n, row.e2eS);
+    // The interval a crash-free run keeps (the setting's), as its --stats say.
+    row.intervalCrashFree = rounds.map((r) => r.ours.stats?.checkpointIntervalMs).find((v) => v !== undefined);
   }
   if (hashes[String(n)]) row.matchesReference = sha256(outA) === hashes[String(n)].sha256;
   if (hasGp) {
@@ -183,6 +210,28 @@ for (const n of sizes) {
   fs.rmSync(path.join(tmpRoot, `none-${n}`), { recursive: true, force: true });
 }
 
+// Kill loops: seeded, default settings; the uninterrupted time they scale their kills by is measured by each.
+const kills = [];
+for (const n of killSizes) {
+  const r = await killLoop({ count: n, seed: 1, limit: n <= 4000 ? 100 : 40 });
+  const steps = r.progress.map((p, i) => p - (i ? r.progress[i - 1] : 0));
+  const sorted = [...r.intervals].sort((a, b) => a - b);
+  const k = {
+    n,
+    baseS: r.baseMs / 1000,
+    restarts: r.restarts,
+    finished: r.finished,
+    matchesReference: hashes[String(n)] ? r.sha256 === hashes[String(n)].sha256 : undefined,
+    termsPerRestart: r.restarts ? (r.progress[r.progress.length - 1] ?? 0) / r.restarts : undefined,
+    runsWithNewTerms: steps.filter((d) => d > 0).length,
+    intervalMedianS: sorted.length ? sorted[Math.floor(sorted.length / 2)] : undefined,
+    intervalRangeS: sorted.length ? [sorted[0], sorted[sorted.length - 1]] : undefined,
+    loopS: r.loopMs / 1000,
+  };
+  kills.push(k);
+  console.log(JSON.stringify(k));
+}
+
 const f = (x, d = 2) => (x === undefined ? '—' : x.toFixed(d));
 const lines = [
   '| N | engine (1 thread) s | end-to-end s | no checkpoints s | checkpoint overhead (A/B) | checkpoints, measured in the run | resume → first new term s | peak RSS MB | PARI/GP s | PARI/GP RSS MB | ratio ours/gp | growth per doubling (ours / gp) | b-file = reference |',
@@ -196,10 +245,21 @@ rows.forEach((r, i) => {
   lines.push(`| ${r.n} | ${f(r.engineS)} | ${f(r.e2eS)} | ${f(r.noneS)} | ${r.overheadPct === undefined ? '—' : f(r.overheadPct, 1) + '%'} | ${direct} | ${f(r.resumeS)} | ${f(r.peakMb, 0)} | ${f(r.gpS)} | ${f(r.gpPeakMb, 0)} | ${f(r.ratio)} | ${growth} | ${ok} |`);
 });
 lines.push('', `Node's floor in this run (start ${floor.threads} empty worker threads, exit): ${f(floor.seconds)} s, peak RSS ${f(floor.peakMb, 0)} MB.`);
+const ms = (xs) => (xs.length ? xs.map((x) => x.toFixed(0)).join(', ') : '—');
+lines.push('', '| N | crash-free interval (s) | open blocks restored | restore ms (each) | first term after it ms (each) |', '|---|---|---|---|---|');
+for (const r of rows) if (r.restore) lines.push(`| ${r.n} | ${r.intervalCrashFree === undefined ? '—' : f(r.intervalCrashFree / 1000, 1)} | ${r.restore.blocks} | ${ms(r.restore.restoreMs)} | ${ms(r.restore.firstTermMs)} |`);
+if (kills.length) {
+  lines.push('', '| kill loop N | uninterrupted s | restarts to finish | b-file = reference | terms committed per restart | runs that committed terms | interval chosen, median (range) s | loop s |', '|---|---|---|---|---|---|---|---|');
+  for (const k of kills) {
+    const ok = k.matchesReference === undefined ? '—' : k.matchesReference ? 'yes' : 'NO';
+    const range = k.intervalRangeS ? `${k.intervalMedianS} (${k.intervalRangeS[0]}–${k.intervalRangeS[1]})` : '—';
+    lines.push(`| ${k.n} | ${f(k.baseS)} | ${k.finished ? k.restarts : `not finished after ${k.restarts}`} | ${ok} | ${f(k.termsPerRestart, 0)} | ${k.runsWithNewTerms} of ${k.restarts} | ${range} | ${f(k.loopS, 0)} |`);
+  }
+}
 const table = lines.join('\n');
 console.log('\n' + table);
 const outDir = path.join(repo, 'bench-results');
 fs.mkdirSync(outDir, { recursive: true });
 fs.writeFileSync(path.join(outDir, 'bench.md'), table + '\n');
-fs.writeFileSync(path.join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.cpus().length, nodeFloor: floor, rows }, null, 2));
+fs.writeFileSync(path.join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0].model, cores: os.cpus().length, nodeFloor: floor, rows, killLoops: kills }, null, 2));
 fs.rmSync(tmpRoot, { recursive: true, force: true });
