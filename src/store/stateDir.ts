@@ -1,10 +1,9 @@
 // Facade over one state directory: identity check, lock, recovery, terms and snapshots.
-import * as crypto from 'crypto';
 import { fs, type Stats } from './fileLayer';
 import * as path from 'path';
 import { StoreError } from './errors';
 import { atomicWriteFile, errnoCode, freePath, fsyncDir, io, ioError, timestamp } from './fsutil';
-import { LOCK_FILE, WriterLock, isPidAlive } from './lock';
+import { LOCK_FILE, WriterLock, judgeLeftover, ownedTempPath, type LeaseOptions, type StaleLock } from './lock';
 import { Snapshot, SnapshotHeader, SnapshotStore } from './snapshot';
 import { EncodedTerms, IDX_FILE, LOG_FILE, Term, TermLog, type NewTerm } from './termLog';
 
@@ -20,6 +19,8 @@ export interface StateDirOptions {
   durable?: boolean;
   /** Logs smaller than this are fully CRC-checked on every open (default 4 MiB); larger ones at the tail only. */
   fullCheckBelowBytes?: number;
+  /** The writer lock's lease (default LEASE_MS, renewed every RENEW_MS); short ones are for tests. */
+  lockLease?: LeaseOptions;
 }
 
 export const STATE_FILE = 'STATE';
@@ -29,9 +30,6 @@ export const STATE_SEQUENCE = 'A000182';
 const DEFAULT_FULL_CHECK_BELOW = 4 << 20;
 
 const silent: StoreLogger = { info() {}, warn() {} };
-
-/** Our temp files: `<name>.tmp` or `<name>.tmp-<pid>-<random>`. */
-const TMP_RE = /\.tmp(?:-(\d+)-[0-9a-f]+)?$/;
 
 /** Checks the directory's identity without writing anything. */
 function checkIdentity(dir: string, mode: 'write' | 'read'): 'ready' | 'empty' {
@@ -119,6 +117,7 @@ export class StateDir {
   private readonly logger: StoreLogger;
   private readonly durable: boolean;
   private readonly fullCheckBelowBytes: number;
+  private readonly lockLease: LeaseOptions | undefined;
   private lock: WriterLock | null = null;
   private log: TermLog | null = null;
   private snaps: SnapshotStore | null = null;
@@ -130,6 +129,7 @@ export class StateDir {
     this.logger = opts.logger ?? silent;
     this.durable = opts.durable !== false;
     this.fullCheckBelowBytes = opts.fullCheckBelowBytes ?? DEFAULT_FULL_CHECK_BELOW;
+    this.lockLease = opts.lockLease;
   }
 
   /**
@@ -143,7 +143,7 @@ export class StateDir {
     try {
       if (sd.mode === 'write') {
         if (identity === 'empty') sd.initialise();
-        sd.lock = WriterLock.acquire(sd.dir, (l) => sd.report(l));
+        sd.lock = WriterLock.acquire(sd.dir, (l) => sd.report(l), sd.lockLease);
         sd.removeLeftovers();
       }
       sd.openContents();
@@ -164,30 +164,36 @@ export class StateDir {
   }
 
   private initialise(): void {
-    // Leftovers of an interrupted initialisation (unless another live process is initialising right now).
+    // Leftovers of an interrupted initialisation, unless another process may be initialising right now
+    // (judged by the owner its temp file's name carries: this host's pid, or its age).
     for (const n of io(`list ${this.dir}`, () => fs.readdirSync(this.dir))) {
-      const m = TMP_RE.exec(n);
-      if (n.startsWith(`${STATE_FILE}.tmp`) && !(m?.[1] && Number(m[1]) !== process.pid && isPidAlive(Number(m[1])))) {
-        io(`remove ${n}`, () => fs.rmSync(path.join(this.dir, n), { force: true }));
-      }
+      if (!n.startsWith(`${STATE_FILE}.tmp`)) continue;
+      const v = judgeLeftover(this.dir, n);
+      if (v === 'holder' || v === 'remove') io(`remove ${n}`, () => fs.rmSync(path.join(this.dir, n), { force: true }));
     }
-    const tmp = path.join(this.dir, `${STATE_FILE}.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`);
-    atomicWriteFile(path.join(this.dir, STATE_FILE), stateContent(), { durable: this.durable, tmp });
+    const file = path.join(this.dir, STATE_FILE);
+    atomicWriteFile(file, stateContent(), { durable: this.durable, tmp: ownedTempPath(file) });
     this.logger.info(`initialised a new state directory ${this.dir}`);
   }
 
-  /** Temp files are never trusted: they are what a crash left of an unfinished atomic write. */
+  /**
+   * Temp files are never trusted: they are what a crash left of an unfinished atomic write. Those of
+   * another process that may still be at work (lock takeover, initialisation; told by the owner their
+   * names carry, or by their age) are left alone, as are takeover sentinels of live racers.
+   */
   private removeLeftovers(): void {
     for (const name of io(`list ${this.dir}`, () => fs.readdirSync(this.dir))) {
-      const m = TMP_RE.exec(name);
-      if (!m) continue;
-      // Another live process's in-flight temp file (lock takeover, initialisation) is left alone.
-      if (m[1] && Number(m[1]) !== process.pid && isPidAlive(Number(m[1]))) continue;
+      const v = judgeLeftover(this.dir, name, this.lock?.token);
+      if (v !== 'holder' && v !== 'remove') continue;
       const file = path.join(this.dir, name);
       try {
         if (!fs.lstatSync(file).isFile()) continue;
         fs.unlinkSync(file);
-        this.report(`removed leftover temporary file ${name} (from an interrupted write; never trusted)`);
+        this.report(
+          name.startsWith(`${LOCK_FILE}.takeover.`)
+            ? `removed leftover lock file ${name} (from a process that died while taking over the lock)`
+            : `removed leftover temporary file ${name} (from an interrupted write; never trusted)`,
+        );
       } catch (e) {
         if (errnoCode(e) !== 'ENOENT') throw ioError(e, `remove ${file}`);
       }
@@ -229,12 +235,17 @@ export class StateDir {
     return log;
   }
 
-  /** Number of terms in the log (terms 1..count). */
   /** Token of the writer lock held by this instance (undefined in read mode). */
   get lockToken(): string | undefined {
     return this.lock?.token;
   }
 
+  /** The stale lock this writer took over when it opened (its holder ended uncleanly), if any. */
+  get tookOverLock(): StaleLock | undefined {
+    return this.lock?.tookOver;
+  }
+
+  /** Number of terms in the log (terms 1..count). */
   get count(): number {
     return this.termLog.count;
   }
