@@ -744,7 +744,7 @@ export class WriterLock {
    */
   private check(renew: boolean): void {
     if (this.released || this.lost !== undefined) return;
-    if (this.lapsed()) {
+    if (this.lapsed() && !this.reclaim()) {
       const since = Date.now() - this.renewedAt;
       const text =
         `lapsed: its heartbeat was not renewed for ${duration(since)} (lease ${duration(this.leaseMs)}` +
@@ -786,6 +786,46 @@ export class WriterLock {
       throw ioError(e, `read ${this.file}`);
     } finally {
       fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * After a lapse (a suspended laptop, a stalled thread), the lease is ours again if nobody took it over
+   * meanwhile: under the sentinel of our own generation, which any racer must hold to replace LOCK, we
+   * re-read LOCK and, if it still carries our token, renew its heartbeat. A racer already holding that
+   * sentinel means a takeover is under way: the lock is lost.
+   */
+  private reclaim(): boolean {
+    if (this.renewError !== undefined) return false; // renewals fail: it could not be kept alive anyway
+    const dir = path.dirname(this.file);
+    const key = tokenKey(this.info.token);
+    let s: Sentinel | 'busy';
+    try {
+      s = takeSentinel(dir, key, this.info);
+    } catch {
+      return false;
+    }
+    if (s === 'busy') return false;
+    try {
+      const cur = readSmallSync(this.file);
+      if (cur === undefined || parseLock(cur.text)?.token !== this.info.token) return false;
+      const fd = fs.openSync(this.file, 'r+');
+      try {
+        const wall = Date.now();
+        fs.futimesSync(fd, wall / 1000, wall / 1000);
+        this.markRenewed();
+      } finally {
+        fs.closeSync(fd);
+      }
+      return true;
+    } catch {
+      return false;
+    } finally {
+      try {
+        dropSentinels(dir, key, s.k, s.k);
+      } catch {
+        /* an abandoned sentinel is judged by its age */
+      }
     }
   }
 

@@ -381,22 +381,20 @@ describe('store: writer lock', function () {
       }
     });
 
-    it('a writer that could not renew (its thread was blocked) stops before its next write; the next writer takes over', () => {
+    it('a writer that could not renew (its thread was blocked) and was taken over meanwhile stops before its next write', () => {
       const dir = tmpDir('leaseblocked');
       const sd = StateDir.open(dir, { lockLease: lease });
-      const token = sd.lockToken;
       try {
         sd.appendTerms(REF.slice(0, 2));
         block(500); // no timer can run: the lease lapses (the holder stops at lease − renew = 350 ms)
-        const e = expectStoreError(() => sd.appendTerms(REF.slice(2, 3)), 'LOCKED');
-        assert.match(e.message, new RegExp(`^the lock on .* lapsed: its heartbeat was not renewed for 0\\.[5-9] s \\(lease 0\\.4 s\\); stopped writing$`));
-        expectStoreError(() => sd.writeSnapshot({ sequence: 'A000182', algorithm: 'a', position: 2, target: 10 }, Buffer.alloc(1)), 'LOCKED');
-        assert.strictEqual(sd.count, 2);
-        assert.strictEqual(lockFile(dir).token, token, 'nobody took it yet');
         const next = StateDir.open(dir);
         try {
           assert.match(lines(next), new RegExp(`^took over stale lock of pid ${process.pid} on ${HOST} \\(no heartbeat for 0\\.[5-9] s \\(lease 0\\.4 s\\)`));
           assert.strictEqual(next.count, 2);
+          const e = expectStoreError(() => sd.appendTerms(REF.slice(2, 3)), 'LOCKED');
+          assert.match(e.message, /lapsed: its heartbeat was not renewed for 0\.[5-9] s \(lease 0\.4 s\); stopped writing$/);
+          expectStoreError(() => sd.writeSnapshot({ sequence: 'A000182', algorithm: 'a', position: 2, target: 10 }, Buffer.alloc(1)), 'LOCKED');
+          assert.strictEqual(sd.count, 2);
           sd.close(); // the lapsed writer's close must not remove the new lock
           assert.strictEqual(lockFile(dir).token, next.lockToken);
           next.appendTerms(REF.slice(2, 4));
@@ -408,11 +406,28 @@ describe('store: writer lock', function () {
       }
     });
 
-    it('a lapsed writer that nobody replaced still removes its own LOCK on close', () => {
-      const dir = tmpDir('leaselapsedclose');
+    it('a lapsed writer that nobody replaced (a suspended laptop) reclaims its lease under the sentinel and writes on', () => {
+      const dir = tmpDir('leaselapsedreclaim');
       const sd = StateDir.open(dir, { lockLease: lease });
+      const token = sd.lockToken;
+      block(450);
+      sd.appendTerms(REF.slice(0, 1));
+      assert.strictEqual(lockFile(dir).token, token);
+      assert.ok(Date.now() - fs.statSync(path.join(dir, 'LOCK')).mtimeMs < 200, 'the heartbeat is fresh again');
+      assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith('LOCK.takeover')), [], 'its sentinel is gone');
+      sd.close();
+      assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith('LOCK')), []);
+    });
+
+    it("a lapsed writer finding a live racer's sentinel (a takeover under way) stops, and still removes its own LOCK on close", () => {
+      const dir = tmpDir('leaselapsedrace');
+      const sd = StateDir.open(dir, { lockLease: lease });
+      const key = sd.lockToken!;
+      // A racer of this host, alive, holds the takeover sentinel of our generation.
+      fs.writeFileSync(path.join(dir, `LOCK.takeover.${key}.0`), JSON.stringify({ pid: process.pid, hostname: HOST, startedAt: new Date().toISOString(), token: crypto.randomBytes(16).toString('hex'), procStart: processStartTicks(process.pid) }));
       block(450);
       expectStoreError(() => sd.appendTerms(REF.slice(0, 1)), 'LOCKED');
+      fs.rmSync(path.join(dir, `LOCK.takeover.${key}.0`));
       sd.close();
       assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith('LOCK')), []);
     });
