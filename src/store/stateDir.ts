@@ -42,7 +42,13 @@ function checkIdentity(dir: string, mode: 'write' | 'read'): 'ready' | 'empty' {
     if (errnoCode(e) !== 'ENOENT') throw new StoreError('UNUSABLE_DIR', `cannot use ${dir}: ${(e as Error).message}`);
     if (mode === 'read') throw new StoreError('UNUSABLE_DIR', `${dir} does not exist`);
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      const first = fs.mkdirSync(dir, { recursive: true });
+      // A new directory's name is durable only once its parent is synced: without that, a power loss
+      // could take the whole state directory, every term fsynced into it included.
+      for (let d = dir; first !== undefined; d = path.dirname(d)) {
+        fsyncDir(path.dirname(d));
+        if (d === first || path.dirname(d) === d) break;
+      }
       st = fs.statSync(dir);
     } catch (e2) {
       throw ioError(e2, `create ${dir}`);
