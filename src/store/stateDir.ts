@@ -40,7 +40,13 @@ function checkIdentity(dir: string, mode: 'write' | 'read'): 'ready' | 'empty' {
     if (errnoCode(e) !== 'ENOENT') throw new StoreError('UNUSABLE_DIR', `cannot use ${dir}: ${(e as Error).message}`);
     if (mode === 'read') throw new StoreError('UNUSABLE_DIR', `${dir} does not exist`);
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      const first = fs.mkdirSync(dir, { recursive: true });
+      // A new directory's name is durable only once its parent is synced: without that, a power loss
+      // could take the whole state directory, every term fsynced into it included.
+      for (let d = dir; first !== undefined; d = path.dirname(d)) {
+        fsyncDir(path.dirname(d));
+        if (d === first || path.dirname(d) === d) break;
+      }
       st = fs.statSync(dir);
     } catch (e2) {
       throw ioError(e2, `create ${dir}`);
@@ -309,9 +315,23 @@ export class StateDir {
     this.writable();
     const target = freePath(path.join(this.dir, `archive-${timestamp()}`));
     io(`create ${target}`, () => fs.mkdirSync(target));
+    // Its name durable before anything moves into it: a power loss must not keep the moves but lose the folder.
+    if (this.durable) fsyncDir(this.dir);
     (this.log as TermLog).close();
     try {
-      io(`copy STATE to ${target}`, () => fs.copyFileSync(path.join(this.dir, STATE_FILE), path.join(target, STATE_FILE)));
+      io(`copy STATE to ${target}`, () => {
+        const copy = path.join(target, STATE_FILE);
+        fs.copyFileSync(path.join(this.dir, STATE_FILE), copy);
+        // The directory syncs below make names durable, not data: an empty STATE would leave the archive unopenable.
+        if (this.durable) {
+          const fd = fs.openSync(copy, 'r+');
+          try {
+            fs.fsyncSync(fd);
+          } finally {
+            fs.closeSync(fd);
+          }
+        }
+      });
       const names = io(`list ${this.dir}`, () => fs.readdirSync(this.dir));
       const keep = (n: string) =>
         n === STATE_FILE || n.startsWith(LOCK_FILE) || n.startsWith('archive-') || n === LOG_FILE || n === IDX_FILE;

@@ -404,6 +404,8 @@ export class TermLog {
       } else {
         const aside = quarantinePath(this.logPath);
         io(`move ${this.logPath} aside`, () => fs.renameSync(this.logPath, aside));
+        // Durable before the new log's rename over the same name: else a power loss may keep that and lose this.
+        if (this.opts.durable) fsyncDir(this.dir);
         report(`terms.log was unreadable (${hc.corrupt}); moved it aside to ${path.basename(aside)} and started a new log`);
       }
       this.createEmpty();
