@@ -84,7 +84,7 @@ export class JobController extends Disposable {
 
   /** Reads what is stored; resumes an unfinished job when the user wants that. */
   initialize(resumeOnStartup: boolean): Promise<'resumed' | 'idle'> {
-    return this.enqueue('initialize', async () => {
+    return this.enqueue('read the stored job', async () => {
       await removeStaleTemps(this.intentFile).catch(() => 0);
       // The temporary file of versions that wrote job.json through one fixed name.
       await fs.promises.rm(`${this.intentFile}.tmp`, { force: true }).catch(() => undefined);
@@ -106,7 +106,7 @@ export class JobController extends Disposable {
 
   /** Starts a new job, continues or extends the stored one. `restart` has the job archive the stored state first. */
   start(target: number, mode: StartMode): Promise<void> {
-    return this.enqueue(mode === 'restart' ? 'start over' : 'start', async () => {
+    return this.enqueue(mode === 'restart' ? 'start the job over' : 'start the job', async () => {
       if (this.view.state === 'readonly') {
         void vscode.window.showWarningMessage(`Tangent Numbers: ${this.view.message ?? 'this job is read-only in this window'}`);
         return;
@@ -130,7 +130,7 @@ export class JobController extends Disposable {
   }
 
   pause(): Promise<void> {
-    return this.enqueue('pause', async () => {
+    return this.enqueue('pause the job', async () => {
       const runner = this.runner;
       if (!runner?.running || !this.intent) return;
       await this.saveIntentOrWarn({ ...this.intent, intent: 'paused' }, 'the pause');
@@ -140,16 +140,16 @@ export class JobController extends Disposable {
   }
 
   resume(): Promise<void> {
-    return this.enqueue('resume', () => this.resumeNow());
+    return this.enqueue('resume the job', () => this.resumeNow());
   }
 
   /** Retry after an error: resumes the job as the user last asked for it (a start over not done yet included). */
   retry(): Promise<void> {
-    return this.enqueue('retry', () => this.resumeNow());
+    return this.enqueue('retry the job', () => this.resumeNow());
   }
 
   cancel(): Promise<void> {
-    return this.enqueue('cancel', async () => {
+    return this.enqueue('cancel the job', async () => {
       if (!this.intent) return;
       const runner = this.runner;
       await this.saveIntentOrWarn({ ...this.intent, intent: 'cancelled' }, 'the cancellation');
@@ -175,7 +175,8 @@ export class JobController extends Disposable {
 
   /**
    * Queues an operation. It runs after all queued before it, unless the controller is disposed by then. A
-   * failure is reported to the user (the error state, with Retry, when no job runs) instead of rejecting.
+   * failure is reported to the user (the error state, with Retry, when no job runs) instead of rejecting, as
+   * "could not <what>: <reason>".
    */
   private enqueue<T>(what: string, op: () => Promise<T>): Promise<T | undefined> {
     return this.queue.run(async () => {
@@ -190,7 +191,7 @@ export class JobController extends Disposable {
   }
 
   private operationFailed(what: string, e: unknown): void {
-    const message = `could not ${what} the job: ${e instanceof Error ? e.message : String(e)}`;
+    const message = `could not ${what}: ${e instanceof Error ? e.message : String(e)}`;
     this.log.error(message);
     if (this.isDisposed) return;
     if (this.runner?.running) void vscode.window.showErrorMessage(`Tangent Numbers: ${message}`);
@@ -279,7 +280,7 @@ export class JobController extends Disposable {
           this.openReaderGate();
           if (this.intent?.startOver) {
             this.intent = { ...this.intent, startOver: false };
-            void this.enqueue('save the intent of', () => this.writeIntent());
+            void this.enqueue("save the job's intent", () => this.writeIntent());
           }
         }
         this.update({ ...this.view, done: e.done, target: e.target });
@@ -341,7 +342,7 @@ export class JobController extends Disposable {
         if (this.view.state !== 'readonly' || !this.readonlyPoll) return;
         this.stopReadonlyPoll();
         // What to do now is decided in the queue, after any command the user gave meanwhile.
-        void this.enqueue('take over', () => this.afterOtherWriter());
+        void this.enqueue('take the job over', () => this.afterOtherWriter());
       });
     }, 1000);
   }
