@@ -15,9 +15,22 @@ export abstract class Disposable implements vscode.Disposable {
     return this.disposed;
   }
 
+  /**
+   * Disposes every registered disposable, even when some throw (one that throws must not leave the
+   * others — a worker, a timer — alive), then rethrows: the error itself, or an AggregateError of all.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    while (this.disposables.length) this.disposables.pop()!.dispose();
+    const errors: unknown[] = [];
+    while (this.disposables.length) {
+      try {
+        this.disposables.pop()!.dispose();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} disposables failed to dispose`);
   }
 }

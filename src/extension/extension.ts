@@ -21,7 +21,6 @@ export function activate(context: vscode.ExtensionContext): TangentNumbersApi {
   const controller = new JobController(storage, vscode.Uri.joinPath(context.extensionUri, 'dist').fsPath, log);
   const statusBar = new JobStatusBar(controller.onDidChange, controller.current);
   const termsView = new TermsViewProvider(context.extensionUri, controller, log);
-  let lastState = controller.current.state;
 
   context.subscriptions.push(
     log,
@@ -36,15 +35,13 @@ export function activate(context: vscode.ExtensionContext): TangentNumbersApi {
     vscode.commands.registerCommand('tangentNumbers.showTerms', () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),
     vscode.commands.registerCommand('tangentNumbers.export', (args?: ExportArgs) => exportCommand(controller, args)),
     vscode.commands.registerCommand('tangentNumbers.showLog', () => log.show()),
-    controller.onDidChange((v) => {
-      const entered = v.state !== lastState;
-      lastState = v.state;
-      if (entered && v.state === 'error') {
-        void vscode.window.showErrorMessage(`Tangent Numbers: ${v.message ?? 'the job failed'}. The stored terms are intact.`, 'Retry', 'Show Log').then((a) => {
-          if (a === 'Retry') void controller.resume();
-          else if (a === 'Show Log') log.show();
-        });
-      }
+    // Every failure (also a Retry that fails again) says what happened and offers Retry.
+    controller.onDidFail((message) => {
+      void vscode.window.showErrorMessage(`Tangent Numbers: ${message}. The stored terms are intact.`, 'Retry', 'Show Log').then((a) => {
+        // Through the controller's queue like every command: Retry racing Resume starts one job.
+        if (a === 'Retry') void controller.retry();
+        else if (a === 'Show Log') log.show();
+      });
     }),
   );
 

@@ -9,23 +9,37 @@ import type { JobState, JobView, JobWorkerEvent } from '../common/protocol';
 import { AsyncTermReader } from '../store';
 import { LOCK_FILE, isPidAlive } from '../store/lock';
 import { JobRunner, type JobOutcome } from '../worker/runner';
+import { removeStaleTemps, writeFileAtomic } from './atomicFile';
 import { Disposable } from './disposable';
+import { SerialQueue } from './serialQueue';
 import { getSettings } from './settings';
 
 /** What the user last asked for; persisted so a reload or crash can tell "resume" from "stay paused". */
 interface JobIntent {
+  /** The count the user asked for: every job of this intent is started with it (never the store's own). */
   target: number;
   intent: 'run' | 'paused' | 'cancelled';
+  /** Start over was asked and no job has archived the old state yet: the next job archives it first. */
+  startOver?: boolean;
 }
+
+type StartMode = 'continue' | 'extend' | 'restart';
 
 const EMPTY_VIEW: JobView = { state: 'none', done: 0, target: 0, termsPerSecond: 0, etaSeconds: null, elapsedMs: 0, lastCheckpointAt: null, bytesStored: 0 };
 
 export class JobController extends Disposable {
   private runner: JobRunner | undefined;
   private view: JobView = EMPTY_VIEW;
+  /** The user's intent as last asked in this window (job.json holds it once its write has completed). */
   private intent: JobIntent | undefined;
   private readerPromise: Promise<AsyncTermReader> | undefined;
+  /** Set while a start-over job has not opened the state yet: it archives the old state first, so no
+   *  reader may open that meanwhile. Resolved by the job's 'opened' event or its end. */
+  private readerGate: { promise: Promise<void>; open: () => void } | undefined;
   private readonlyPoll: NodeJS.Timeout | undefined;
+  /** Every change of the job (start, resume, pause, cancel, take-over, retry) runs here, one at a time, and
+   *  reads the state when it runs: a double click or two racing commands cannot start two workers. */
+  private readonly queue = new SerialQueue();
 
   private readonly changeEmitter = this.register(new vscode.EventEmitter<JobView>());
   /** Fires whenever the job's view changes (throttled by the worker to a few times a second). */
@@ -36,8 +50,12 @@ export class JobController extends Disposable {
   private readonly openEmitter = this.register(new vscode.EventEmitter<{ done: number; target: number; snapshot: { generation: number; position: number } | null }>());
   /** Fires when a worker has opened the stored state (done = terms already there). */
   readonly onDidOpen = this.openEmitter.event;
+  private readonly failEmitter = this.register(new vscode.EventEmitter<string>());
+  /** Fires with a one-line message each time the job fails or an operation on it fails with no job running
+   *  (the view is then in the error state; Retry is `retry()`). */
+  readonly onDidFail = this.failEmitter.event;
   private readonly resetEmitter = this.register(new vscode.EventEmitter<void>());
-  /** Fires when the stored terms were replaced (start over). */
+  /** Fires when the stored terms are being replaced (start over). */
   readonly onDidReset = this.resetEmitter.event;
 
   readonly root: string;
@@ -64,87 +82,189 @@ export class JobController extends Disposable {
     return this.runner?.running === true;
   }
 
-  /** Reads what is stored; resumes an unfinished job when the user wants that. Returns the view. */
-  async initialize(resumeOnStartup: boolean): Promise<'resumed' | 'idle'> {
-    this.intent = await this.readIntent();
-    if (!this.intent) return 'idle';
-    const done = await this.storedCount();
-    const state: JobState = done >= this.intent.target ? 'done' : this.intent.intent === 'run' ? 'paused' : this.intent.intent;
-    this.update({ ...EMPTY_VIEW, state, done, target: this.intent.target });
-    if (this.intent.intent === 'run' && done < this.intent.target && resumeOnStartup) {
-      this.log.info(`found an unfinished job (${done} of ${this.intent.target} terms); resuming`);
-      this.startRunner(undefined);
-      return 'resumed';
-    }
-    return 'idle';
+  /** Reads what is stored; resumes an unfinished job when the user wants that. */
+  initialize(resumeOnStartup: boolean): Promise<'resumed' | 'idle'> {
+    return this.enqueue('read the stored job', async () => {
+      await removeStaleTemps(this.intentFile).catch(() => 0);
+      // The temporary file of versions that wrote job.json through one fixed name.
+      await fs.promises.rm(`${this.intentFile}.tmp`, { force: true }).catch(() => undefined);
+      this.intent = await this.readIntent();
+      if (!this.intent) return 'idle';
+      const done = await this.storedCount();
+      // A start over not yet carried out is unfinished whatever the old state holds.
+      const unfinished = this.intent.startOver === true || done < this.intent.target;
+      const state: JobState = !unfinished ? 'done' : this.intent.intent === 'run' ? 'paused' : this.intent.intent;
+      this.update({ ...EMPTY_VIEW, state, done, target: this.intent.target });
+      if (this.intent.intent === 'run' && unfinished && resumeOnStartup) {
+        this.log.info(`found an unfinished job (${done} of ${this.intent.target} terms); resuming`);
+        await this.startRunner(this.intent);
+        return 'resumed';
+      }
+      return 'idle';
+    }).then((r) => r ?? 'idle');
   }
 
-  /** Starts a new job, continues or extends the stored one. `restart` archives the stored terms first. */
-  async start(target: number, mode: 'continue' | 'extend' | 'restart'): Promise<void> {
-    if (this.view.state === 'readonly') throw new Error(this.view.message ?? 'this job is read-only here');
-    if (this.runner?.running) {
-      if (mode === 'restart') {
-        this.runner.cancel();
-        await this.runner.outcome;
-      } else {
-        this.runner.setTarget(target);
-        await this.writeIntent({ target, intent: 'run' });
-        this.log.info(`target changed to ${target} while running`);
+  /** Starts a new job, continues or extends the stored one. `restart` has the job archive the stored state first. */
+  start(target: number, mode: StartMode): Promise<void> {
+    return this.enqueue(mode === 'restart' ? 'start the job over' : 'start the job', async () => {
+      if (this.view.state === 'readonly') {
+        void vscode.window.showWarningMessage(`Tangent Numbers: ${this.view.message ?? 'this job is read-only in this window'}`);
         return;
       }
-    }
-    if (mode === 'restart') await this.archive();
-    await this.writeIntent({ target, intent: 'run' });
-    this.startRunner(target);
-  }
-
-  async pause(): Promise<void> {
-    if (!this.runner?.running) return;
-    await this.writeIntent({ ...this.intent!, intent: 'paused' });
-    this.runner.pause();
-    await this.runner.outcome;
-  }
-
-  async resume(): Promise<void> {
-    if (this.runner?.running || !this.intent) return;
-    await this.writeIntent({ ...this.intent, intent: 'run' });
-    this.startRunner(undefined);
-  }
-
-  async cancel(): Promise<void> {
-    if (!this.intent) return;
-    await this.writeIntent({ ...this.intent, intent: 'cancelled' });
-    if (this.runner?.running) {
-      this.runner.cancel();
-      await this.runner.outcome;
-    } else {
-      this.update({ ...this.view, state: 'cancelled' });
-    }
-  }
-
-  /** The reader for the stored terms (shared; reopened after a start-over). */
-  reader(): Promise<AsyncTermReader> {
-    this.readerPromise ??= AsyncTermReader.open(this.stateDir);
-    this.readerPromise.catch(() => (this.readerPromise = undefined));
-    return this.readerPromise;
-  }
-
-  private startRunner(target: number | undefined): void {
-    const settings = getSettings();
-    const runner = new JobRunner({
-      stateDir: this.stateDir,
-      target,
-      checkpointIntervalMs: settings.checkpointIntervalSeconds * 1000,
-      maxOldGenerationSizeMb: settings.workerMemoryLimitMb,
-      // Leave the editor a core of its own unless the user asks otherwise.
-      parallelism: settings.threads > 0 ? settings.threads : Math.max(1, os.availableParallelism() - 1),
-      workerDir: this.workerDir,
+      const runner = this.runner;
+      if (runner?.running) {
+        if (mode !== 'restart') {
+          // A start over this job has not carried out yet stays asked for.
+          await this.saveIntent({ target, intent: 'run', startOver: this.intent?.startOver });
+          runner.setTarget(target);
+          this.log.info(`target changed to ${target} while running`);
+          return;
+        }
+        runner.cancel();
+        await runner.outcome;
+      }
+      const intent: JobIntent = { target, intent: 'run', startOver: mode === 'restart' };
+      await this.saveIntent(intent);
+      await this.startRunner(intent);
     });
+  }
+
+  pause(): Promise<void> {
+    return this.enqueue('pause the job', async () => {
+      const runner = this.runner;
+      if (!runner?.running || !this.intent) return;
+      await this.saveIntentOrWarn({ ...this.intent, intent: 'paused' }, 'the pause');
+      runner.pause();
+      await runner.outcome;
+    });
+  }
+
+  resume(): Promise<void> {
+    return this.enqueue('resume the job', () => this.resumeNow());
+  }
+
+  /** Retry after an error: resumes the job as the user last asked for it (a start over not done yet included). */
+  retry(): Promise<void> {
+    return this.enqueue('retry the job', () => this.resumeNow());
+  }
+
+  cancel(): Promise<void> {
+    return this.enqueue('cancel the job', async () => {
+      if (!this.intent) return;
+      const runner = this.runner;
+      await this.saveIntentOrWarn({ ...this.intent, intent: 'cancelled' }, 'the cancellation');
+      if (runner?.running) {
+        runner.cancel();
+        await runner.outcome;
+      } else {
+        this.update({ ...this.view, state: 'cancelled' });
+      }
+    });
+  }
+
+  /** The reader for the stored terms (shared; reopened after a start over, once its job has archived the old state). */
+  async reader(): Promise<AsyncTermReader> {
+    while (this.readerGate) await this.readerGate.promise;
+    if (this.isDisposed) throw new Error('the job controller is closed');
+    const p = (this.readerPromise ??= AsyncTermReader.open(this.stateDir));
+    p.catch(() => {
+      if (this.readerPromise === p) this.readerPromise = undefined;
+    });
+    return p;
+  }
+
+  /**
+   * Queues an operation. It runs after all queued before it, unless the controller is disposed by then. A
+   * failure is reported to the user (the error state, with Retry, when no job runs) instead of rejecting, as
+   * "could not <what>: <reason>".
+   */
+  private enqueue<T>(what: string, op: () => Promise<T>): Promise<T | undefined> {
+    return this.queue.run(async () => {
+      if (this.isDisposed) return undefined;
+      try {
+        return await op();
+      } catch (e) {
+        this.operationFailed(what, e);
+        return undefined;
+      }
+    });
+  }
+
+  private operationFailed(what: string, e: unknown): void {
+    const message = `could not ${what}: ${e instanceof Error ? e.message : String(e)}`;
+    this.log.error(message);
+    if (this.isDisposed) return;
+    if (this.runner?.running) void vscode.window.showErrorMessage(`Tangent Numbers: ${message}`);
+    else this.fail(message);
+  }
+
+  private fail(message: string): void {
+    // A first job that failed to start has no view of its own yet: show the count it was asked for.
+    const target = this.view.target || (this.intent?.target ?? 0);
+    this.update({ ...this.view, state: 'error', target, message, termsPerSecond: 0, etaSeconds: null });
+    this.failEmitter.fire(message);
+  }
+
+  /** Resume (or Retry): runs the job the intent describes, unless one runs. Only from inside the queue. */
+  private async resumeNow(): Promise<void> {
+    if (this.runner?.running || !this.intent) return;
+    const intent: JobIntent = { ...this.intent, intent: 'run' };
+    await this.saveIntent(intent);
+    // Another process writes the job: the read-only poll takes it over when that one lets go.
+    if (this.view.state === 'readonly') return;
+    await this.startRunner(intent);
+  }
+
+  /** Starts a job worker for `intent`, always with the intent's target. Only from inside the queue. */
+  private async startRunner(intent: JobIntent): Promise<void> {
+    if (this.isDisposed) return;
+    const startOver = intent.startOver === true;
+    if (startOver) await this.beginStartOver();
+    const settings = getSettings();
+    let runner: JobRunner;
+    try {
+      runner = new JobRunner({
+        stateDir: this.stateDir,
+        target: intent.target,
+        startOver,
+        checkpointIntervalMs: settings.checkpointIntervalSeconds * 1000,
+        maxOldGenerationSizeMb: settings.workerMemoryLimitMb,
+        // Leave the editor a core of its own unless the user asks otherwise.
+        parallelism: settings.threads > 0 ? settings.threads : Math.max(1, os.availableParallelism() - 1),
+        workerDir: this.workerDir,
+      });
+    } catch (e) {
+      this.openReaderGate();
+      throw e;
+    }
     this.runner = runner;
     this.stopReadonlyPoll();
-    this.update({ ...this.view, state: 'running', target: target ?? this.view.target, message: undefined });
+    this.update({ ...this.view, state: 'running', target: intent.target, message: undefined });
     runner.onEvent((e) => this.onWorkerEvent(runner, e));
     void runner.outcome.then((o) => this.onOutcome(runner, o));
+  }
+
+  /**
+   * Before a start-over job: closes the reader of the old state (the job moves its files into an archive
+   * under its lock) and keeps readers waiting until the job has opened the new state; the view starts empty.
+   */
+  private async beginStartOver(): Promise<void> {
+    if (!this.readerGate) {
+      let open!: () => void;
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      this.readerGate = { promise, open };
+    }
+    const reader = await this.readerPromise?.catch(() => undefined);
+    this.readerPromise = undefined;
+    await reader?.close();
+    this.update({ ...EMPTY_VIEW, state: 'none' });
+    this.resetEmitter.fire();
+  }
+
+  private openReaderGate(): void {
+    const gate = this.readerGate;
+    this.readerGate = undefined;
+    gate?.open();
   }
 
   private onWorkerEvent(runner: JobRunner, e: JobWorkerEvent): void {
@@ -155,6 +275,14 @@ export class JobController extends Disposable {
         const from = e.snapshot ? `snapshot generation ${e.snapshot.generation} at term ${e.snapshot.position}` : 'no snapshot';
         if (e.done > 0) this.log.info(`resumed at term ${e.done + 1} of ${e.target} (${from})`);
         else this.log.info(`started: ${e.target} terms`);
+        if (runner.options.startOver) {
+          // The old state is archived: readers may open the new one, and the next job must not archive again.
+          this.openReaderGate();
+          if (this.intent?.startOver) {
+            this.intent = { ...this.intent, startOver: false };
+            void this.enqueue("save the job's intent", () => this.writeIntent());
+          }
+        }
         this.update({ ...this.view, done: e.done, target: e.target });
         this.openEmitter.fire({ done: e.done, target: e.target, snapshot: e.snapshot });
         break;
@@ -183,6 +311,7 @@ export class JobController extends Disposable {
   }
 
   private onOutcome(runner: JobRunner, o: JobOutcome): void {
+    if (runner.options.startOver) this.openReaderGate();
     if (runner !== this.runner) return;
     this.runner = undefined;
     if (o.kind === 'stopped') {
@@ -198,7 +327,7 @@ export class JobController extends Disposable {
       return;
     }
     this.log.error(`${o.code}: ${o.message}`);
-    this.update({ ...this.view, state: 'error', message: o.message, termsPerSecond: 0, etaSeconds: null });
+    this.fail(o.message);
   }
 
   /** While another window writes, follow its progress from the log; when it lets go of the state (finished,
@@ -207,26 +336,38 @@ export class JobController extends Disposable {
     this.stopReadonlyPoll();
     this.readonlyPoll = setInterval(() => {
       void this.storedCount().then(async (done) => {
-        if (this.view.state !== 'readonly') return;
-        if (done !== this.view.done) {
-          const from = this.view.done + 1;
-          this.update({ ...this.view, done });
-          if (done >= from) this.commitEmitter.fire({ from, to: done });
-        }
+        if (this.view.state !== 'readonly' || !this.readonlyPoll) return;
+        this.followStored(done);
         if (await this.lockHeldByAnother()) return;
-        if (this.view.state !== 'readonly' || this.runner) return;
+        if (this.view.state !== 'readonly' || !this.readonlyPoll) return;
         this.stopReadonlyPoll();
-        if (done >= this.view.target) {
-          this.log.info(`the other writer finished the job (${done} terms)`);
-          this.update({ ...this.view, state: 'done', message: undefined, termsPerSecond: 0, etaSeconds: 0 });
-        } else if (this.intent?.intent === 'run') {
-          this.log.info(`the other writer stopped at term ${done}; taking the job over`);
-          this.startRunner(undefined);
-        } else {
-          this.update({ ...this.view, state: this.intent?.intent === 'cancelled' ? 'cancelled' : 'paused', message: undefined });
-        }
+        // What to do now is decided in the queue, after any command the user gave meanwhile.
+        void this.enqueue('take the job over', () => this.afterOtherWriter());
       });
     }, 1000);
+  }
+
+  private followStored(done: number): void {
+    if (done === this.view.done) return;
+    const from = this.view.done + 1;
+    this.update({ ...this.view, done });
+    if (done >= from) this.commitEmitter.fire({ from, to: done });
+  }
+
+  /** The other writer has let go of the state. Only from inside the queue. */
+  private async afterOtherWriter(): Promise<void> {
+    if (this.view.state !== 'readonly' || this.runner?.running) return;
+    const done = await this.storedCount();
+    this.followStored(done);
+    if (this.intent?.startOver !== true && done >= this.view.target) {
+      this.log.info(`the other writer finished the job (${done} terms)`);
+      this.update({ ...this.view, state: 'done', message: undefined, termsPerSecond: 0, etaSeconds: 0 });
+    } else if (this.intent?.intent === 'run') {
+      this.log.info(`the other writer stopped at term ${done}; taking the job over`);
+      await this.startRunner(this.intent);
+    } else {
+      this.update({ ...this.view, state: this.intent?.intent === 'cancelled' ? 'cancelled' : 'paused', message: undefined });
+    }
   }
 
   /** True while LOCK names a live process or another machine (a stale lock is taken over by the next writer,
@@ -254,24 +395,11 @@ export class JobController extends Disposable {
     }
   }
 
-  private async archive(): Promise<void> {
-    const reader = await this.readerPromise?.catch(() => undefined);
-    this.readerPromise = undefined;
-    await reader?.close();
-    if (fs.existsSync(this.stateDir)) {
-      const dest = path.join(this.root, `archive-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      await fs.promises.rename(this.stateDir, dest);
-      this.log.info(`started over: the previous terms were archived to ${dest}`);
-    }
-    this.update({ ...EMPTY_VIEW, state: 'none' });
-    this.resetEmitter.fire();
-  }
-
   private async readIntent(): Promise<JobIntent | undefined> {
     try {
       const j = JSON.parse(await fs.promises.readFile(this.intentFile, 'utf8')) as Partial<JobIntent>;
       if (typeof j.target === 'number' && Number.isInteger(j.target) && j.target > 0 && (j.intent === 'run' || j.intent === 'paused' || j.intent === 'cancelled')) {
-        return { target: j.target, intent: j.intent };
+        return { target: j.target, intent: j.intent, startOver: j.startOver === true };
       }
       this.log.warn(`ignored ${this.intentFile}: unexpected content`);
     } catch (e) {
@@ -280,12 +408,29 @@ export class JobController extends Disposable {
     return undefined;
   }
 
-  private async writeIntent(intent: JobIntent): Promise<void> {
+  /** Makes `intent` the user's intent, here at once and in job.json (atomically and durably) before it returns. */
+  private async saveIntent(intent: JobIntent): Promise<void> {
     this.intent = intent;
+    await this.writeIntent();
+  }
+
+  /** saveIntent for a pause or cancel: the job stops either way; a failed write only means a reload may resume it. */
+  private async saveIntentOrWarn(intent: JobIntent, what: string): Promise<void> {
+    try {
+      await this.saveIntent(intent);
+    } catch (e) {
+      const message = `${what} could not be saved (${(e as Error).message}); a reload may resume the job`;
+      this.log.warn(message);
+      void vscode.window.showWarningMessage(`Tangent Numbers: ${message}.`);
+    }
+  }
+
+  /** Writes the current intent. Only from inside the queue, so writes land in the order they were made. */
+  private async writeIntent(): Promise<void> {
+    if (!this.intent) return;
+    const { target, intent, startOver } = this.intent;
     await fs.promises.mkdir(this.root, { recursive: true });
-    const tmp = `${this.intentFile}.tmp`;
-    await fs.promises.writeFile(tmp, JSON.stringify(intent));
-    await fs.promises.rename(tmp, this.intentFile);
+    await writeFileAtomic(this.intentFile, JSON.stringify(startOver ? { target, intent, startOver } : { target, intent }));
   }
 
   private update(view: JobView): void {
@@ -297,6 +442,7 @@ export class JobController extends Disposable {
   /** On deactivate: stop the worker with a checkpoint, without changing the user's intent. */
   private shutdown(): void {
     this.stopReadonlyPoll();
+    this.openReaderGate();
     const runner = this.runner;
     this.runner = undefined;
     if (runner?.running) {

@@ -60,6 +60,12 @@ export class Bridge {
     return this.call<T>('exec', { command, args });
   }
 
+  /** Runs the commands in the extension host without awaiting one before starting the next (a double
+   *  click), then waits for all of them; each one's value or error message. */
+  execConcurrent(...calls: { command: string; args?: unknown[] }[]): Promise<({ value: unknown } | { error: string })[]> {
+    return this.call('execConcurrent', { calls });
+  }
+
   /** Starts a command and returns at once (for commands that wait for quick picks or dialogs). */
   execDetached(command: string, ...args: unknown[]): Promise<void> {
     return this.call('execDetached', { command, args });

@@ -128,6 +128,14 @@ export function run(): Promise<void> {
     job: async () => (await api()).job,
     waitJob: async (p) => waitJob(p as Parameters<typeof waitJob>[0]),
     exec: async (p) => plain(await vscode.commands.executeCommand(String(p.command), ...((p.args as unknown[]) ?? []))),
+    // Starts commands in one go, none awaited before the next starts (a double click), then waits for all;
+    // returns each one's value or error.
+    execConcurrent: async (p) => {
+      const calls = (p.calls as { command: string; args?: unknown[] }[]) ?? [];
+      const running = calls.map((c) => Promise.resolve(vscode.commands.executeCommand(String(c.command), ...(c.args ?? []))));
+      const settled = await Promise.allSettled(running);
+      return settled.map((r) => (r.status === 'fulfilled' ? { value: plain(r.value) } : { error: r.reason instanceof Error ? r.reason.message : String(r.reason) }));
+    },
     // Starts a command without waiting for it (it may wait for UI input, e.g. a quick pick).
     execDetached: async (p) => {
       void Promise.resolve(vscode.commands.executeCommand(String(p.command), ...((p.args as unknown[]) ?? []))).then(undefined, (e: Error) =>

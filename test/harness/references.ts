@@ -20,8 +20,8 @@ export function referenceBfile500(): Buffer {
   return fs.readFileSync(path.join(FIXTURES_DIR, 'b000182.txt'));
 }
 
-/** sha256 and size of the PARI/GP b-files for N = 1000, 2000, 4000. */
-export function referenceBfileHash(n: 1000 | 2000 | 4000): { sha256: string; bytes: number } {
+/** sha256 and size of the PARI/GP b-files for N = 1000, 2000, 4000, 6000. */
+export function referenceBfileHash(n: 1000 | 2000 | 4000 | 6000): { sha256: string; bytes: number } {
   const j = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, 'reference-bfile-hashes.json'), 'utf8')) as {
     bfiles: Record<string, { sha256: string; bytes: number }>;
   };

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
+import { Bridge, BRIDGE_INDEX } from '../harness/bridgeClient';
 import { REPO_ROOT, VSCodeSession, type SessionOptions } from '../harness/codeServer';
 import { latestSnapshot, poll, referenceBfile500, referenceBfileHash, storedBfile, storedBfileHash, storedCount } from '../harness/references';
 import {
@@ -361,6 +362,208 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
     assert.equal(final.count, 4000);
     assert.equal(final.sha256, referenceBfileHash(4000).sha256, 'b-file sha256 against PARI/GP (N = 4000)');
     metrics.takeOver = { storedWhenOtherWriterDied: stored, resumedAtTerm: at };
+  });
+
+  describe('one operation at a time (the controller\'s queue)', function () {
+    /** A session whose extension host also runs the test bridge (commands through the real vscode API). */
+    async function startBridged(label: string): Promise<{ s: VSCodeSession; bridge: Bridge }> {
+      const s = await start(label, { extensionTestsPath: BRIDGE_INDEX, settings: { 'tangentNumbers.checkpointIntervalSeconds': 1 } });
+      const bridge = await Bridge.connect(s);
+      await waitForActivation(s);
+      return { s, bridge };
+    }
+
+    const termsLogSize = (dir: string) => fs.statSync(path.join(dir, 'terms.log')).size;
+    const linesSince = (s: VSCodeSession, since: number, re: RegExp) => extensionLogLines(s).slice(since).filter((l) => re.test(l));
+
+    /** Waits until the job is paused and returns its count; then checks that nothing more is written for `quietMs`
+     *  (an orphan worker the controller lost track of would keep appending). */
+    async function pausedAndQuiet(s: VSCodeSession, bridge: Bridge, dir: string, target: number, quietMs = 3000): Promise<number> {
+      const paused = await bridge.waitJob({ states: ['paused'], timeoutMs: 30_000 });
+      assert.equal(paused.target, target);
+      const size = termsLogSize(dir);
+      const count = await storedCount(dir);
+      assert.equal(count, paused.done, 'the paused view shows the stored count');
+      await delay(quietMs);
+      assert.equal(termsLogSize(dir), size, `terms.log grew after the pause: a worker still computes (${count} terms at the pause)`);
+      assert.equal(await storedCount(dir), count);
+      assert.equal((await bridge.job()).state, 'paused');
+      await waitForStatus(s, new RegExp(`^T ${count}/${target} · paused$`), 10_000);
+      return count;
+    }
+
+    it('serial: a double-clicked Resume and two racing Resumes start one job; Pause really stops it; it finishes once with the reference terms', async function () {
+      const N = 6000;
+      const { s, bridge } = await startBridged('serial-resume');
+      const dir = stateDirOf(s);
+      await bridge.exec('tangentNumbers.compute', { count: N });
+      await bridge.waitJob({ states: ['running'], minDone: 300, timeoutMs: 60_000 });
+      await bridge.exec('tangentNumbers.pause');
+      const k1 = await pausedAndQuiet(s, bridge, dir, N);
+      assert.ok(k1 < N, `paused before the end (${k1})`);
+
+      // Double click: the second Resume is issued before the first one has awaited anything.
+      let since = extensionLogLines(s).length;
+      const double = await bridge.execConcurrent({ command: 'tangentNumbers.resume' }, { command: 'tangentNumbers.resume' });
+      assert.deepEqual(double, [{ value: null }, { value: null }], 'both Resume commands complete without error');
+      await bridge.waitJob({ states: ['running'], minDone: k1 + 1, timeoutMs: 60_000 });
+      await delay(1500); // a second worker would have hit the lock by now
+      assert.equal((await bridge.job()).state, 'running', 'not read-only: no second worker met the first one\'s lock');
+      assert.equal(linesSince(s, since, new RegExp(`resumed at term ${k1 + 1} of ${N}`)).length, 1, 'one job opened the state');
+      assert.equal(linesSince(s, since, /opened .* \(write\)/).length, 1, 'one writer opened the state');
+      assert.deepEqual(linesSince(s, since, /read-only|LOCKED/), [], 'no worker found the state locked');
+      assert.equal(readIntent(s)?.intent, 'run');
+      await bridge.exec('tangentNumbers.pause');
+      const k2 = await pausedAndQuiet(s, bridge, dir, N);
+      assert.ok(k2 > k1, `the resumed job computed (${k1} → ${k2})`);
+      assert.equal(readIntent(s)?.intent, 'paused');
+
+      // Two Resumes from two callers at once (as Retry racing Resume): separate requests into the host.
+      since = extensionLogLines(s).length;
+      await Promise.all([bridge.exec('tangentNumbers.resume'), bridge.exec('tangentNumbers.resume')]);
+      await bridge.waitJob({ states: ['running'], minDone: k2 + 1, timeoutMs: 60_000 });
+      await delay(1500);
+      assert.equal((await bridge.job()).state, 'running');
+      assert.equal(linesSince(s, since, /opened .* \(write\)/).length, 1, 'one writer opened the state');
+      assert.deepEqual(linesSince(s, since, /read-only|LOCKED/), []);
+      // Pause and Resume racing each other, twice over: whatever order, one job or none runs, never two.
+      await bridge.execConcurrent({ command: 'tangentNumbers.pause' }, { command: 'tangentNumbers.resume' }, { command: 'tangentNumbers.pause' });
+      const k3 = await pausedAndQuiet(s, bridge, dir, N);
+      assert.ok(k3 >= k2);
+
+      since = extensionLogLines(s).length;
+      await bridge.execConcurrent({ command: 'tangentNumbers.resume' }, { command: 'tangentNumbers.resume' });
+      const done = await bridge.waitJob({ states: ['done'], minDone: N, timeoutMs: 180_000 });
+      assert.equal(done.target, N);
+      await waitForStatus(s, new RegExp(`^T ${N} · done$`), 10_000);
+      assert.equal(linesSince(s, since, /opened .* \(write\)/).length, 1, 'one writer opened the state');
+      assert.equal(linesSince(s, since, new RegExp(`finished at term ${N} of ${N}`)).length, 1, 'the job finished once');
+      assert.deepEqual(linesSince(s, since, /read-only|LOCKED/), []);
+      const stored = storedBfileHash(dir);
+      assert.equal(stored.count, N);
+      assert.equal(stored.sha256, referenceBfileHash(N).sha256, `b-file sha256 against PARI/GP (N = ${N})`);
+      metrics.serialResume = { pausedAt: [k1, k2, k3] };
+    });
+
+    it('target: a resume whose stored state has no usable snapshot continues to the count asked for, not to the stored count', async function () {
+      const N = 6000;
+      const { s, bridge } = await startBridged('intent-target');
+      const dir = stateDirOf(s);
+      await bridge.exec('tangentNumbers.compute', { count: N });
+      await bridge.waitJob({ states: ['running'], minDone: 300, timeoutMs: 60_000 });
+      await bridge.exec('tangentNumbers.pause');
+      const k = await pausedAndQuiet(s, bridge, dir, N, 500);
+      // As after a recovery that cut the log below every snapshot: the log alone, without the job's target.
+      const snaps = fs.readdirSync(dir).filter((n) => /^snapshot-\d+\.snap$/.test(n));
+      assert.ok(snaps.length > 0, 'the paused job has snapshots');
+      for (const n of snaps) fs.rmSync(path.join(dir, n));
+      const since = extensionLogLines(s).length;
+      await bridge.exec('tangentNumbers.resume');
+      const resumed = await bridge.waitJob({ states: ['running', 'done'], minDone: k + 1, timeoutMs: 60_000 });
+      assert.equal(resumed.target, N, 'the job runs to the count in job.json');
+      await waitForExtensionLog(s, new RegExp(`resumed at term ${k + 1} of ${N} \\(no snapshot\\)`), 30_000, since);
+      // Its first checkpoint records the intent's target, not the stored count.
+      const snap = await poll(() => latestSnapshot(dir) ?? undefined, 'a new snapshot', 30_000, 100);
+      assert.equal(snap.target, N);
+      assert.deepEqual(linesSince(s, since, new RegExp(`finished at term ${k} of`)), [], 'it did not end at the stored count');
+      await bridge.exec('tangentNumbers.cancel');
+      await bridge.waitJob({ states: ['cancelled'], timeoutMs: 30_000 });
+      assert.equal(readIntent(s)?.target, N);
+    });
+
+    it('serial: Start over while running: the job archives the old terms under its lock (archive-* in the state directory) and computes from term 1', async function () {
+      const { s, bridge } = await startBridged('serial-start-over');
+      const dir = stateDirOf(s);
+      await bridge.exec('tangentNumbers.compute', { count: 6000 });
+      await bridge.waitJob({ states: ['running'], minDone: 200, timeoutMs: 60_000 });
+      const since = extensionLogLines(s).length;
+      await bridge.exec('tangentNumbers.compute', { count: 1000, mode: 'restart' });
+      const done = await bridge.waitJob({ states: ['done'], minDone: 1000, target: 1000, timeoutMs: 120_000 });
+      assert.equal(done.done, 1000);
+      await waitForStatus(s, /^T 1000 · done$/, 10_000);
+
+      const archives = fs.readdirSync(dir).filter((n) => n.startsWith('archive-'));
+      assert.equal(archives.length, 1, `one archive-* folder in ${dir}: ${fs.readdirSync(dir).join(', ')}`);
+      assert.deepEqual(fs.readdirSync(storageRoot(s)).filter((n) => n.startsWith('archive-')), [], 'nothing is archived beside the state directory');
+      // The archive is a readable state directory holding the cancelled 6000-term job's terms.
+      const archive = path.join(dir, archives[0]);
+      const archived = await storedCount(archive);
+      assert.ok(archived >= 200 && archived < 6000, `archived ${archived} terms`);
+      const prefix = storedBfile(archive, Math.min(archived, 500));
+      assert.ok(prefix.equals(referenceBfile500().subarray(0, prefix.length)), 'the archived terms equal OEIS b000182.txt');
+      // The job itself archived the old state (under its writer lock), then began at term 1.
+      const lines = extensionLogLines(s).slice(since);
+      const archivedAt = lines.findIndex((l) => l.includes(`archived the previous state to ${archives[0]} and started over`));
+      const startedAt = lines.findIndex((l) => /started: 1000 terms/.test(l));
+      assert.ok(archivedAt >= 0, `the job logged the archive: ${lines.join('\n')}`);
+      assert.ok(startedAt > archivedAt, 'the new job started from nothing after the archive');
+      assert.deepEqual(linesSince(s, since, /resumed at term/), [], 'the new job resumed nothing');
+      assert.deepEqual(linesSince(s, since, /read-only|LOCKED/), []);
+      assert.deepEqual(readIntent(s), { target: 1000, intent: 'run' }, 'job.json: the new job, its start over carried out');
+      const stored = storedBfileHash(dir);
+      assert.equal(stored.count, 1000);
+      assert.equal(stored.sha256, referenceBfileHash(1000).sha256, 'b-file sha256 against PARI/GP (N = 1000)');
+      metrics.startOver = { archivedTerms: archived };
+    });
+
+    it('serial: a job that cannot start shows the error with Retry; Retry racing Resume starts one job', async function () {
+      const { s, bridge } = await startBridged('serial-retry');
+      // job.json cannot be written: a folder stands in its place (the rename onto it fails).
+      fs.mkdirSync(path.join(storageRoot(s), 'job.json', 'blocker'), { recursive: true });
+      await bridge.exec('tangentNumbers.compute', { count: 1000 });
+      const note = await s.waitForNotification(/Tangent Numbers: could not start the job: /, 30_000);
+      assert.match(note, /job\.json/, `the error names the file: ${note}`);
+      const failed = await bridge.job();
+      assert.equal(failed.state, 'error');
+      assert.equal(failed.target, 1000);
+      await waitForStatus(s, /^T 0\/1000 · error$/, 10_000);
+      assert.ok(!fs.existsSync(stateDirOf(s)), 'no job ran');
+
+      fs.rmSync(path.join(storageRoot(s), 'job.json'), { recursive: true });
+      const since = extensionLogLines(s).length;
+      await Promise.all([s.clickNotificationButton(/could not start the job/, 'Retry'), bridge.exec('tangentNumbers.resume')]);
+      await bridge.waitJob({ states: ['done'], minDone: 1000, target: 1000, timeoutMs: 120_000 });
+      assert.equal(linesSince(s, since, /opened .* \(write\)/).length, 1, 'one writer');
+      assert.equal(linesSince(s, since, /finished at term 1000 of 1000/).length, 1, 'the job finished once');
+      assert.deepEqual(linesSince(s, since, /read-only|LOCKED/), []);
+      assert.deepEqual(readIntent(s), { target: 1000, intent: 'run' });
+      const stored = storedBfileHash(stateDirOf(s));
+      assert.equal(stored.sha256, referenceBfileHash(1000).sha256, 'b-file sha256 against PARI/GP (N = 1000)');
+    });
+
+    it('export: the save dialog to a folder that does not exist yet (accepting "create it?") writes the b-file there', async function () {
+      const { s, bridge } = await startBridged('export-new-folder');
+      await bridge.computeFresh(500);
+      const outDir = tempDir('tangent-export-');
+      const target = path.join(outDir, 'new-folder', 'deeper', 'b000182.txt');
+      const page = s.page;
+      // The range is given, the file is not: the command asks for it with the save dialog (code-server's
+      // simple file dialog: a quick input that takes the whole path).
+      await bridge.execDetached('tangentNumbers.export', { format: 'bfile', from: 1, to: 500 });
+      await waitForQuickInputTitle(s, /Tangent Numbers: Export/);
+      await poll(async () => /b000182\.txt$/.test(await quickInputValue(s)), 'the save dialog to propose b000182.txt', 15_000, 50);
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type(target);
+      await waitForQuickInputIdle(s);
+      assert.equal(await quickInputValue(s), target);
+      await page.keyboard.press('Enter');
+      // The dialog asks whether to create the missing folder; accept (the dialog itself creates nothing).
+      await poll(async () => {
+        const title = await s.page.locator('.quick-input-widget .quick-input-title').first().innerText().catch(() => '');
+        if (/does not exist\. Would you like to create it\?/.test(title)) return true;
+        // The dialog may still be reading the folder and swallow that Enter: while it shows, accept again.
+        if (/Tangent Numbers: Export/.test(title) && (await quickInputValue(s)) === target) await page.keyboard.press('Enter');
+        return undefined;
+      }, 'the save dialog to ask to create the folder', 20_000, 1000);
+      assert.ok(!fs.existsSync(path.dirname(target)), 'the folder does not exist before the export');
+      await page.keyboard.press('Enter');
+      // The outcome either way (an error notification says why the export failed).
+      const done = await s.waitForNotification(/exported 500 terms to |Tangent Numbers: /, 30_000);
+      assert.match(done, /exported 500 terms to /);
+      assert.ok(done.includes(target), `the notification names the file: ${done}`);
+      assert.ok(fs.readFileSync(target).equals(referenceBfile500()), 'the exported b-file equals OEIS b000182.txt byte for byte');
+      assert.deepEqual(fs.readdirSync(path.dirname(target)), ['b000182.txt'], 'no temporary file is left beside it');
+    });
   });
 
   describe('installed from a .vsix (as a user installs it)', function () {
