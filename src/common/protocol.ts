@@ -99,8 +99,7 @@ export const SPLIT_BYTES = 4;
 /** 'exit': the job is over; the thread ends (the job worker sees its port close). */
 export type BlockRequest =
   /** piBits: the precision of π the job's largest block will need (see piBitsFor), so that a thread computes π once instead of again at every larger block. */
-  /** stateAfterFirstTerm: post the block's state once its first term is done (after an unclean start, so that the first checkpoint comes as soon as the work has moved). */
-  | { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array; piBits?: number; stateAfterFirstTerm?: boolean }
+  | { type: 'compute'; id: number; from: number; to: number; resume?: Uint8Array; piBits?: number }
   | { type: 'exit' };
 export type BlockResult =
   /** The block's terms as ASCII digits, each in an ArrayBuffer of its own (moved, not copied). */

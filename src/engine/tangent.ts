@@ -626,3 +626,52 @@ export function tangentBlock(from: number, to: number, pi: PiCache): string[] {
   while (!block.finished) block.step();
   return block.terms();
 }
+
+/**
+ * A block's state (ZetaBlock.serialize()) cut in two: `head`, its arithmetic (everything before its finished
+ * terms), and the finished terms T(next+1..to) themselves, as views into `state`. A checkpoint stores the
+ * terms once (they only grow, one at a time, as the block goes down) and the head each time.
+ */
+export function splitBlockState(state: Uint8Array): { head: Uint8Array; from: number; to: number; next: number; finished: Uint8Array[] } {
+  const b = Buffer.from(state.buffer, state.byteOffset, state.byteLength);
+  if (b.length < 24 || b.toString('latin1', 0, 4) !== BLOCK_MAGIC) throw new RangeError('not a block state');
+  const r = { offset: 24 };
+  const skipBigint = () => {
+    const len = readU32(b, r);
+    if (r.offset + len > b.length) throw new RangeError('block state is truncated');
+    r.offset += len;
+  };
+  skipBigint(); // 4π²
+  skipBigint(); // Φ
+  const rCount = readU32(b, r);
+  for (let i = 0; i < rCount; i++) skipBigint();
+  const headEnd = r.offset;
+  const count = readU32(b, r);
+  const finished: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const len = readU32(b, r);
+    if (r.offset + len > b.length) throw new RangeError('block state is truncated');
+    finished.push(state.subarray(r.offset, r.offset + len));
+    r.offset += len;
+  }
+  if (r.offset !== b.length) throw new RangeError('block state has trailing bytes');
+  const to = b.readUInt32LE(8);
+  const next = b.readUInt32LE(12);
+  if (count !== to - next) throw new RangeError('block state holds the wrong number of finished terms');
+  return { head: state.subarray(0, headEnd), from: b.readUInt32LE(4), to, next, finished };
+}
+
+/** The inverse of splitBlockState: a state ZetaBlock.restore reads, in one buffer of its own. */
+export function joinBlockState(head: Uint8Array, finished: readonly Uint8Array[]): Buffer {
+  let size = head.length + 4;
+  for (const t of finished) size += 4 + t.length;
+  const out = Buffer.allocUnsafeSlow(size);
+  out.set(head, 0);
+  let at = out.writeUInt32LE(finished.length, head.length);
+  for (const t of finished) {
+    at = out.writeUInt32LE(t.length, at);
+    out.set(t, at);
+    at += t.length;
+  }
+  return out;
+}

@@ -11,3 +11,4 @@ export type { NewTerm, Term } from './termLog';
 export { EncodedTerms } from './termLog';
 export { AsyncTermReader } from './asyncReader';
 export type { TermBytes } from './asyncReader';
+export { PendingTerms, PENDING_FILE } from './pendingTerms';

@@ -6,6 +6,7 @@ import { atomicWriteFile, errnoCode, freePath, fsyncDir, io, ioError, timestamp 
 import { LOCK_FILE, WriterLock, judgeLeftover, ownedTempPath, type LeaseOptions, type StaleLock } from './lock';
 import { Snapshot, SnapshotHeader, SnapshotStore } from './snapshot';
 import { EncodedTerms, IDX_FILE, LOG_FILE, Term, TermLog, type NewTerm } from './termLog';
+import { PendingTerms } from './pendingTerms';
 
 export interface StoreLogger {
   info(msg: string): void;
@@ -127,6 +128,7 @@ export class StateDir {
   private lock: WriterLock | null = null;
   private log: TermLog | null = null;
   private snaps: SnapshotStore | null = null;
+  private pendingTerms: PendingTerms | null = null;
   private closed = false;
 
   private constructor(dir: string, opts: StateDirOptions) {
@@ -286,6 +288,14 @@ export class StateDir {
     yield* this.termLog.iterate(from, to);
   }
 
+  /** Terms finished inside blocks still in progress (pending.log; see PendingTerms), opened on first use. */
+  get pending(): PendingTerms {
+    if (this.closed) throw new Error(`state directory ${this.dir} is closed`);
+    if (this.mode === 'write') this.writable();
+    this.pendingTerms ??= PendingTerms.open(this.dir, { durable: this.durable, readOnly: this.mode === 'read', report: (l) => this.report(l) });
+    return this.pendingTerms;
+  }
+
   /** Atomically writes a new generation; keeps the newest two. `position` must be <= count. */
   writeSnapshot(header: SnapshotHeader, payload: Uint8Array | readonly Uint8Array[]): Snapshot {
     const log = this.writable();
@@ -294,7 +304,7 @@ export class StateDir {
 
   bytesStored(): number {
     const s = this.termLog.sizes();
-    return s.log + s.idx + this.snapshots.bytes();
+    return s.log + s.idx + this.snapshots.bytes() + (this.pendingTerms?.bytes ?? 0);
   }
 
   /**
@@ -318,6 +328,8 @@ export class StateDir {
     // Its name durable before anything moves into it: a power loss must not keep the moves but lose the folder.
     if (this.durable) fsyncDir(this.dir);
     (this.log as TermLog).close();
+    this.pendingTerms?.close();
+    this.pendingTerms = null;
     try {
       io(`copy STATE to ${target}`, () => {
         const copy = path.join(target, STATE_FILE);
@@ -361,6 +373,8 @@ export class StateDir {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.pendingTerms?.close();
+    this.pendingTerms = null;
     this.log?.close();
     this.log = null;
     this.snaps = null;

@@ -84,8 +84,7 @@ export class BlockPool {
   /** π's precision for the job's largest block (piBitsFor its target), sent with every block. */
   piBits = 0;
 
-  /** `stateAfterFirstTerm`: the block posts its state once its first term is done (see BlockRequest). */
-  compute(from: number, to: number, resume?: Uint8Array, stateAfterFirstTerm = false): BlockTask {
+  compute(from: number, to: number, resume?: Uint8Array): BlockTask {
     let running!: Running;
     const result = new Promise<Uint8Array[]>((resolve, reject) => {
       running = {
@@ -105,7 +104,7 @@ export class BlockPool {
     running.task = task;
     if (this.closed) running.reject(new PoolStopped('the block pool is closed'));
     else {
-      this.queue.push({ req: { type: 'compute', id: running.id, from, to, resume, ...(this.piBits ? { piBits: this.piBits } : {}), ...(stateAfterFirstTerm ? { stateAfterFirstTerm } : {}) }, running });
+      this.queue.push({ req: { type: 'compute', id: running.id, from, to, resume, ...(this.piBits ? { piBits: this.piBits } : {}) }, running });
       this.dispatch();
     }
     return task;

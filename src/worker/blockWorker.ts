@@ -32,7 +32,6 @@ port.on('message', (req: BlockRequest) => {
   const started = performance.now();
   // Requests made before this block started are not for it: its starting state is already known.
   let answered = Atomics.load(control, ControlSlot.StateRequest);
-  let firstStateDue = req.stateAfterFirstTerm === true;
   try {
     const digits = compute(req.from, req.to, {
       resume: req.resume,
@@ -41,10 +40,6 @@ port.on('message', (req: BlockRequest) => {
       onUnusableResume: (reason) => post({ type: 'log', id: req.id, message: `could not resume block ${req.from}..${req.to} (${reason}); recomputing it` }),
       onState: (state, ms) => post({ type: 'state', id: req.id, from: req.from, to: req.to, state, ms }),
       stateWanted: () => {
-        if (firstStateDue) {
-          firstStateDue = false;
-          return true;
-        }
         const request = Atomics.load(control, ControlSlot.StateRequest);
         if (request === answered) return false;
         answered = request;

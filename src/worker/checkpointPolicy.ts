@@ -58,8 +58,13 @@ export class CheckpointPolicy {
     return this.costMs;
   }
 
-  /** The interval for a run alive for `uptimeMs` so far. */
-  choose(uptimeMs: number): IntervalChoice {
+  /**
+   * The interval for a run alive for `uptimeMs` so far, whose restart took `restartMs` (from its start to its
+   * blocks computing again). Failures strike the whole run, but only the time after the restart holds work
+   * to save, so the optimum is taken for the mean time between failures less the restart: the difference
+   * matters exactly when crashes are frequent (a run of a few hundred ms that spends half of it starting).
+   */
+  choose(uptimeMs: number, restartMs = 0): IntervalChoice {
     const { uncleanEnds, runs } = this.history;
     const costMs = this.costMs;
     const cost = `${formatMs(costMs)} a checkpoint${this.costMeasured ? '' : ' (assumed)'}`;
@@ -67,14 +72,17 @@ export class CheckpointPolicy {
       return { ms: this.maxMs, mtbfMs: null, costMs, reason: `the setting's ${formatMs(this.maxMs)}: no unclean end in the last ${runs} run(s)` };
     }
     const mtbfMs = (this.history.uptimeMs + Math.max(0, uptimeMs)) / uncleanEnds;
-    const daly = dalyIntervalMs(costMs, mtbfMs);
+    const workMs = Math.max(1, mtbfMs - Math.max(0, restartMs));
+    const daly = dalyIntervalMs(costMs, workMs);
     const ms = Math.round(Math.min(this.maxMs, Math.max(MIN_INTERVAL_MS, daly)));
     const bound = ms === this.maxMs ? ", capped by the setting" : ms === MIN_INTERVAL_MS ? ', raised to the floor' : '';
     return {
       ms,
       mtbfMs,
       costMs,
-      reason: `Daly's optimum for ${uncleanEnds} unclean end(s) in the last ${runs} run(s) (mean time between failures ${formatMs(mtbfMs)}) and ${cost}${bound}`,
+      reason:
+        `Daly's optimum for ${uncleanEnds} unclean end(s) in the last ${runs} run(s) (mean time between failures ${formatMs(mtbfMs)}` +
+        `${restartMs > 0 ? `, ${formatMs(restartMs)} of it restarting` : ''}) and ${cost}${bound}`,
     };
   }
 }

@@ -29,8 +29,6 @@ const FIRST_BLOCK_TERMS = 8;
 const STOP_GRACE_MS = 5000;
 /** How long a due checkpoint waits for the running blocks' states (one in its setup answers only after it). */
 const STATE_WAIT_MS = 1000;
-/** How long the first checkpoint after an unclean start waits for the blocks' first terms. */
-const EARLY_CHECKPOINT_WAIT_MS = 3000;
 /** How long the job's heavy work waits for a block's answer to a split request (it comes within one term). */
 const SPLIT_ANSWER_WAIT_MS = 250;
 
@@ -74,9 +72,8 @@ class Job {
   private resumable = new Map<number, PendingBlock>();
   private plannedUpTo = 0;
   private firstBlock = true;
-  private planned = false;
-  /** Blocks started this run, before the first checkpoint after an unclean start has their first terms. */
-  private earlyCheckpoint: { waiting: Set<BlockTask>; timer: NodeJS.Timeout } | undefined;
+  /** This run's restart cost (ms): from its start to its first restored block computing again. */
+  private restartMs = 0;
   private lastCheckpoint: number | null = null;
   private initialCheckpointDue = false;
   private lastProgress = 0;
@@ -223,12 +220,14 @@ class Job {
         this.logLine('info', `block ${oldFrom}..${task.to} split at ${task.from}: ${oldFrom}..${task.from - 1} moved to an idle thread`);
       },
       onIdle: () => this.offerSplit(),
-      onRestored: (task, restoreMs, firstTermMs) => this.post({ type: 'restored', from: task.from, to: task.to, restoreMs, firstTermMs }),
+      onRestored: (task, restoreMs, firstTermMs) => {
+        this.post({ type: 'restored', from: task.from, to: task.to, restoreMs, firstTermMs });
+        this.guarded(() => this.restarted());
+      },
       onSplitDeclined: (task) => this.answerSplit(task),
       onTaskUpdate: (task) => {
         if (!pool.runningTasks.includes(task)) this.answerSplit(task); // it ended before it saw the request
         if (this.stateRequest?.waiting.delete(task) && this.stateRequest.waiting.size === 0) this.answerStateRequest();
-        if (this.earlyCheckpoint?.waiting.delete(task) && this.earlyCheckpoint.waiting.size === 0) this.takeEarlyCheckpoint();
       },
     });
     pool.piBits = piBitsFor(this.engine.target);
@@ -238,10 +237,6 @@ class Job {
   /** Keeps one block per thread in flight (plus one queued), continuing the checkpointed ones. */
   private planBlocks(): void {
     const pool = this.pool!;
-    // After an unclean start the blocks that start at once report their first term's state: the first
-    // checkpoint comes as soon as the work has moved, not a whole interval later.
-    const early = this.uncleanStart && !this.planned;
-    this.planned = true;
     while (this.inflight.length < this.data.parallelism + 1) {
       const block = planNext(this.plannedUpTo, this.engine.target);
       if (!block) break;
@@ -252,11 +247,7 @@ class Job {
       // A checkpointed block further up (the top of a split whose bottom had no state yet) is continued, not redone.
       for (const f of this.resumable.keys()) if (f > block.from && f <= to) to = f - 1;
       this.firstBlock = false;
-      // Only restored blocks are waited for: a fresh one first pays its setup, and would hold back saving the others' progress.
-      const startsNow = early && this.inflight.length < this.data.parallelism;
-      const task = this.prepare(pool.compute(block.from, to, saved?.state, startsNow));
-      if (startsNow && saved) this.expectEarlyState(task);
-      this.inflight.push(task);
+      this.inflight.push(this.prepare(pool.compute(block.from, to, saved?.state)));
       this.resumable.delete(block.from);
       this.plannedUpTo = to;
     }
@@ -369,7 +360,7 @@ class Job {
   private chooseInterval(first = false): void {
     if (!this.checkpointsEnabled) return;
     const uptime = Date.now() - this.data.runStartedAt;
-    const choice = this.policy.choose(uptime);
+    const choice = this.policy.choose(uptime, this.restartMs);
     const before = this.interval?.ms;
     this.interval = choice;
     if (first || before === undefined || Math.abs(choice.ms - before) > 0.25 * before) {
@@ -392,7 +383,7 @@ class Job {
    * and is written once all have answered or ended, or after STATE_WAIT_MS with what there is.
    */
   private checkpointIfDue(): void {
-    if (this.stateRequest || this.earlyCheckpoint) return;
+    if (this.stateRequest) return;
     if (this.lastCheckpoint === null || performance.now() - this.lastCheckpoint < this.interval.ms) return this.scheduleCheckpoint();
     const running = this.pool?.runningTasks ?? [];
     if (running.length === 0) return this.checkpoint();
@@ -407,17 +398,19 @@ class Job {
     this.checkpoint();
   }
 
-  private expectEarlyState(task: BlockTask): void {
-    if (!this.checkpointsEnabled) return;
-    this.earlyCheckpoint ??= { waiting: new Set(), timer: setTimeout(() => this.guarded(() => this.takeEarlyCheckpoint()), EARLY_CHECKPOINT_WAIT_MS) };
-    this.earlyCheckpoint.waiting.add(task);
-  }
-
-  private takeEarlyCheckpoint(): void {
-    if (!this.earlyCheckpoint) return;
-    clearTimeout(this.earlyCheckpoint.timer);
-    this.earlyCheckpoint = undefined;
-    this.checkpoint();
+  /**
+   * The first block continued from the snapshot has done its first term: the work moves again. After an
+   * unclean start the next checkpoint is timed from here (what the snapshot holds is what restarting
+   * brought back, so one interval of new work later is the first worth saving), and the interval is chosen
+   * again knowing what this restart cost.
+   */
+  private restarted(): void {
+    if (this.restartMs > 0 || !this.checkpointsEnabled) return;
+    this.restartMs = Math.max(1, Date.now() - this.data.runStartedAt);
+    if (!this.uncleanStart || this.stateRequest) return;
+    this.lastCheckpoint = performance.now();
+    this.chooseInterval();
+    this.scheduleCheckpoint();
   }
 
   /** Writes a snapshot: the verifier at the committed end, and the latest state of every block in progress. */
@@ -521,8 +514,6 @@ class Job {
     clearTimeout(this.checkpointTimer);
     if (this.stateRequest) clearTimeout(this.stateRequest.timer);
     this.stateRequest = undefined;
-    if (this.earlyCheckpoint) clearTimeout(this.earlyCheckpoint.timer);
-    this.earlyCheckpoint = undefined;
   }
 
   /** Ends the block threads, records an orderly end in the history, closes the store (releasing the lock). */
