@@ -6,7 +6,7 @@ export { StateDir, STATE_FILE } from './stateDir';
 export { releaseLockIfToken } from './lock';
 export type { StoreLogger, StateDirOptions } from './stateDir';
 export type { Snapshot, SnapshotHeader } from './snapshot';
-export type { NewTerm, Term } from './termLog';
+export type { NewTerm, Term, LogScan, LogScanStep } from './termLog';
 export { EncodedTerms } from './termLog';
 export { AsyncTermReader } from './asyncReader';
 export type { TermBytes } from './asyncReader';
