@@ -330,14 +330,79 @@ describe('CLI', function () {
       assert.deepEqual(after, before);
     });
 
-    it('an unwritable output path leaves no half-written file', () => {
+    it('an output path under a file fails with one line and leaves no half-written file; missing folders are made', () => {
       const dir = tmpDir('out');
       const state = path.join(dir, 'state');
-      const r = runCli(['--count', '20', '--state', state, '--out', path.join(dir, 'missing-folder', 'b.txt')]);
+      fs.writeFileSync(path.join(dir, 'plain'), 'x');
+      const r = runCli(['--count', '20', '--state', state, '--out', path.join(dir, 'plain', 'b.txt')]);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /cannot write to .*does not exist/);
+      assert.match(r.stderr, /cannot write to .*: a part of the path is not a folder/);
       assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('tangent-numbers:')).length, 1);
-      assert.deepEqual(fs.readdirSync(dir), ['state']);
+      assert.deepEqual(fs.readdirSync(dir).sort(), ['plain', 'state']);
+      const made = runCli(['--count', '20', '--state', state, '--out', path.join(dir, 'new', 'folder', 'b.txt')]);
+      assert.equal(made.status, 0, made.stderr);
+      assert.equal(fs.readFileSync(path.join(dir, 'new', 'folder', 'b.txt'), 'latin1'), REFERENCE_BFILE.split('\n').slice(0, 20).join('\n') + '\n');
+    });
+
+    it('--out inside --state (or the state directory itself, or through a link to it) is refused and nothing is replaced', () => {
+      const dir = tmpDir('outinstate');
+      const state = path.join(dir, 'state');
+      assert.equal(runCli(['--count', '50', '--state', state]).status, 0);
+      fs.symlinkSync(state, path.join(dir, 'link'));
+      const before = fs.readdirSync(state).map((f) => [f, fs.readFileSync(path.join(state, f)).toString('hex')]);
+      for (const out of [path.join(state, 'terms.log'), state, path.join(dir, 'link', 'terms.idx'), path.join(state, 'sub', 'b.txt'), `${state}/../state/STATE`]) {
+        const r = runCli(['--count', '50', '--state', state, '--out', out]);
+        assert.equal(r.status, 2, `${out}: ${r.stderr}`);
+        assert.match(r.stderr, /^tangent-numbers: --out .* (is inside the state directory|is the state directory itself)/);
+        assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+      }
+      // Through a link as --state, too; and a state directory not made yet.
+      assert.equal(runCli(['--count', '50', '--state', path.join(dir, 'link'), '--out', path.join(state, 'b.txt')]).status, 2);
+      const fresh = path.join(dir, 'fresh');
+      assert.equal(runCli(['--count', '50', '--state', fresh, '--out', path.join(fresh, 'b.txt')]).status, 2);
+      assert.equal(fs.existsSync(fresh), false, 'nothing created');
+      const after = fs.readdirSync(state).map((f) => [f, fs.readFileSync(path.join(state, f)).toString('hex')]);
+      assert.deepEqual(after, before);
+      // Beside it is fine.
+      assert.equal(runCli(['--count', '50', '--state', state, '--out', path.join(dir, 'state.txt')]).status, 0);
+    });
+  });
+
+  describe('--out - whose reader goes away (| head -1): exit 141 without a word, the state checkpointed', () => {
+    /** Runs `cli args | head -1` in a shell; returns the CLI's exit status, its stderr and what head printed. */
+    function throughHead(args: string[]): { status: number; stderr: string; head: string } {
+      const errFile = path.join(tmpDir('head'), 'stderr');
+      const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      const r = spawnSync('bash', ['-c', `${quoted} 2>'${errFile}' | head -1; exit \${PIPESTATUS[0]}`], { encoding: 'latin1', timeout: 120000 });
+      return { status: r.status ?? -1, stderr: fs.readFileSync(errFile, 'latin1'), head: r.stdout };
+    }
+
+    it('while the job runs, and again once it is finished; the next run resumes and streams the reference b-file', () => {
+      const dir = tmpDir('epipe');
+      const state = path.join(dir, 'state');
+      const running = throughHead(['--count', '4000', '--state', state, '--out', '-', '--threads', '1']);
+      assert.equal(running.head, '1 1\n');
+      assert.equal(running.status, 141, running.stderr);
+      assert.doesNotMatch(running.stderr, /tangent-numbers:|Error|^\s+at /m, 'no error, no stack trace');
+      const s = StateDir.open(state, { mode: 'read' });
+      let stopped: number;
+      try {
+        stopped = s.count;
+        assert.ok(stopped < 4000, `the job was stopped early (${stopped})`);
+        assert.equal(s.latestSnapshot?.header.position, stopped, 'a checkpoint was written at the stop');
+      } finally {
+        s.close();
+      }
+      const all = spawnSync(process.execPath, [CLI, '--count', '4000', '--state', state, '--out', '-'], { encoding: 'latin1', timeout: 120000, maxBuffer: 256 << 20 });
+      assert.equal(all.status, 0, all.stderr);
+      assert.match(all.stderr, /resuming at term \d+ of 4000/);
+      assert.equal(createHash('sha256').update(all.stdout, 'latin1').digest('hex'), REFERENCE_HASHES['4000'].sha256);
+      // Finished: the terms come from the store; the reader leaves after the first line.
+      const finished = throughHead(['--count', '4000', '--state', state, '--out', '-']);
+      assert.equal(finished.head, '1 1\n');
+      assert.equal(finished.status, 141, finished.stderr);
+      assert.match(finished.stderr, /all 4000 terms are already computed/);
+      assert.doesNotMatch(finished.stderr, /tangent-numbers:|Error|^\s+at /m);
     });
   });
 });
