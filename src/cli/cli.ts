@@ -5,10 +5,10 @@ import * as v8 from 'node:v8';
 import { MAX_COUNT, validateCount } from '../engine/engine';
 import { FORMATS, footer, header, isExportFormat, linePrefix, lineSuffix, type ExportFormat } from '../engine/formats';
 import { ExportError, exportTerms, type ExportResult } from '../store/exportFile';
-import { AsyncTermReader, StoreError } from '../store';
+import { AsyncTermReader, StateDir, StoreError } from '../store';
 import type { TermBytes } from '../store';
 import { isStoreErrorCode } from '../store/errors';
-import type { ProgressInfo } from '../common/protocol';
+import type { JobWorkerEvent, ProgressInfo } from '../common/protocol';
 import { JobRunner } from '../worker/runner';
 
 // This process is ours alone (unlike the extension host, whose flags we leave as they are), so V8 is tuned
@@ -40,6 +40,8 @@ class Refusal extends Error {}
 class PipeClosed extends Error {}
 /** 128 + SIGPIPE, what a shell reports for a writer that its reader left (`yes | head -1`). */
 const EXIT_PIPE_CLOSED = 141;
+/** The run has decided how it exits (see the 'exit' listener at the end). */
+let settled = false;
 
 interface Args {
   count: number;
@@ -58,6 +60,7 @@ function parseArgs(argv: string[]): Args {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
       process.stdout.write(USAGE + '\n');
+      settled = true;
       process.exit(0);
     }
     if (arg === '--stats') {
@@ -234,6 +237,9 @@ class LiveOutput {
   private streamedBytes = 0;
   private ended = false;
   private wake: (() => void) | undefined;
+  /** The damaged stored term the output waits on (for the job to commit it again), while it waits. */
+  private waitingOn: StoreError | undefined;
+  private stuckWaiters: ((damage: StoreError | undefined) => void)[] = [];
   readonly done: Promise<ExportResult | undefined>;
 
   constructor(
@@ -260,12 +266,28 @@ class LiveOutput {
         this.stored = Math.max(this.stored, to);
       }
     } else this.stored = Math.max(this.stored, to);
+    this.waitingOn = undefined;
     this.wake?.();
   }
 
   end(): void {
     this.ended = true;
     this.wake?.();
+  }
+
+  /**
+   * Once the job has finished (and commit told all its terms stored): resolves with the damaged stored term
+   * the output is stuck on, or with undefined once the output is done (written, or failed for another reason).
+   */
+  stuckOn(): Promise<StoreError | undefined> {
+    if (this.waitingOn) return Promise.resolve(this.waitingOn);
+    return new Promise((resolve) => {
+      this.stuckWaiters.push(resolve);
+      this.done.then(
+        () => resolve(undefined),
+        () => resolve(undefined),
+      );
+    });
   }
 
   private async *terms(): AsyncGenerator<TermBytes> {
@@ -298,18 +320,44 @@ class LiveOutput {
           this.stored = next - 1;
           continue;
         }
-        damage = undefined;
         yield* page;
         next += page.length;
+        if (damage && next > (damage.term as number)) damage = undefined; // read back: it was committed again
         continue;
       }
       if (this.ended) {
         if (damage) throw damage;
         throw new ExportError(`the job stopped at term ${next - 1}; ${this.args.out === '-' ? 'the output is incomplete' : `${this.args.out} was not written`}`, { term: next });
       }
+      if (damage) {
+        this.waitingOn = damage;
+        for (const tell of this.stuckWaiters.splice(0)) tell(damage);
+      }
       await new Promise<void>((r) => (this.wake = r));
       this.wake = undefined;
     }
+  }
+}
+
+/** How many times one run sets damaged terms aside and computes them again before it gives up. */
+const MAX_HEALS = 2;
+
+/**
+ * The output met a damaged stored term after the job finished. A verified scan of the whole log finds the
+ * first damage (the read's may not be the first); it is set aside with all after it (StateDir.healFrom),
+ * for the next job to compute again. Returns the terms kept, or null if there was no damage to set aside.
+ */
+function healStore(state: string, display: ProgressDisplay): number | null {
+  const store = StateDir.open(state, { logger: { info: () => undefined, warn: (line) => display.say(`recovered: ${line}`) } });
+  try {
+    const scan = store.beginLogScan();
+    let step = scan.step(16 << 20);
+    while (!step.done) step = scan.step(16 << 20);
+    if (!step.damage) return null;
+    store.healFrom(step.damage.n, step.damage.reason);
+    return store.count;
+  } finally {
+    store.close();
   }
 }
 
@@ -324,7 +372,8 @@ async function main(): Promise<number> {
   // The output (a file, or stdout with `-`) is written as the terms are committed, from their events.
   const liveOutput = args.out !== undefined;
   // The job's bookkeeping runs on this thread, idle otherwise (one worker less to start); blocks on worker threads.
-  const runner = new JobRunner({ stateDir: args.state, target: args.count, checkpointIntervalMs: args.checkpointMs, parallelism: args.threads, streamDigits: liveOutput, inline: true });
+  const startJob = () => new JobRunner({ stateDir: args.state, target: args.count, checkpointIntervalMs: args.checkpointMs, parallelism: args.threads, streamDigits: liveOutput, inline: true });
+  let runner = startJob();
   let signalExit = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalExit) return;
@@ -338,7 +387,7 @@ async function main(): Promise<number> {
   let output: LiveOutput | undefined;
   let outputFailure: unknown;
   const checkpoints = { count: 0, ms: 0, blockStateMs: 0, bytes: 0 };
-  runner.onEvent((e) => {
+  const onEvent = (e: JobWorkerEvent) => {
     switch (e.type) {
       case 'checkpoint':
         checkpoints.count++;
@@ -350,7 +399,7 @@ async function main(): Promise<number> {
         output?.commit(e.from, e.to, e.digits);
         break;
       case 'opened':
-        if (liveOutput) {
+        if (liveOutput && !output) {
           const reader = AsyncTermReader.open(args.state);
           reader.catch(() => undefined); // awaited (and reported) by the export, if it needs the store at all
           output = new LiveOutput(args, reader, e.done);
@@ -376,11 +425,29 @@ async function main(): Promise<number> {
       default:
         break;
     }
-  });
+  };
+  runner.onEvent(onEvent);
 
-  const outcome = await runner.outcome;
-  // Every committed term came with an event; anything durable beyond them is read from the store.
-  if (outcome.kind === 'stopped') output?.commit(1, outcome.progress.done);
+  let outcome = await runner.outcome;
+  /** Terms stored when the last job stopped (less, if damage was set aside since). */
+  let storedAtStop = outcome.kind === 'stopped' ? outcome.progress.done : 0;
+  for (let heals = 0; ; heals++) {
+    // Every committed term came with an event; anything durable beyond them is read from the store.
+    if (outcome.kind === 'stopped') output?.commit(1, outcome.progress.done);
+    if (!(output && outcome.kind === 'stopped' && outcome.reason === 'finished' && !outputFailure && !signalExit && heals < MAX_HEALS)) break;
+    // A stored term the output could not read back (a large log is checked only at its tail on open):
+    // set the damage aside and compute those terms again, instead of failing every run from now on.
+    if (!(await output.stuckOn())) break;
+    display.end();
+    const kept = healStore(args.state, display);
+    if (kept === null) break;
+    storedAtStop = kept;
+    if (signalExit) break; // interrupted while healing: the next run computes the terms set aside
+    runner = startJob();
+    runner.onEvent(onEvent);
+    outcome = await runner.outcome;
+    if (outcome.kind === 'stopped') storedAtStop = outcome.progress.done;
+  }
   output?.end();
   display.end();
   if (outcome.kind === 'failed') {
@@ -391,7 +458,7 @@ async function main(): Promise<number> {
   if (outputFailure) throw outputFailure;
   if (signalExit) {
     await output?.done.catch(() => undefined);
-    process.stderr.write(`stopped at term ${outcome.progress.done} of ${outcome.progress.target}; run the same command to resume\n`);
+    process.stderr.write(`stopped at term ${storedAtStop} of ${outcome.progress.target}; run the same command to resume\n`);
     return signalExit;
   }
   const written = output ? await output.done : undefined;
@@ -425,6 +492,7 @@ function oneLine(text: string): string {
  * whose reader is gone has nothing more to send.
  */
 function exitAfterOutput(code: number): void {
+  settled = true;
   const drained = (stream: NodeJS.WriteStream) =>
     new Promise<void>((resolve) => {
       if (stream.destroyed || stream.writableEnded || (stream === process.stdout && stdoutFailure)) return resolve();
@@ -432,6 +500,13 @@ function exitAfterOutput(code: number): void {
     });
   void Promise.all([drained(process.stdout), drained(process.stderr)]).then(() => process.exit(code));
 }
+
+// A run whose work is left waiting on nothing (a bug of ours) would otherwise end with exit 0 as if it had succeeded.
+process.on('exit', (code) => {
+  if (settled || code !== 0) return;
+  fs.writeSync(2, 'tangent-numbers: internal error: the run ended before its work did\n');
+  process.exitCode = 1;
+});
 
 main().then(exitAfterOutput, (e: unknown) => {
   if (e instanceof PipeClosed) return exitAfterOutput(EXIT_PIPE_CLOSED); // quietly: see PipeClosed

@@ -368,6 +368,42 @@ describe('CLI', function () {
     });
   });
 
+  it('a digit flipped in the middle of a finished 10.5 MB log (checked only at its tail on open) is set aside and recomputed: the b-file is the reference', function () {
+    this.timeout(300000);
+    const dir = tmpDir('heal');
+    const state = path.join(dir, 'state');
+    assert.equal(runCli(['--count', '2000', '--state', state]).status, 0);
+    const logPath = path.join(state, 'terms.log');
+    const size = fs.statSync(logPath).size;
+    assert.ok(size > 4 << 20);
+    const at = Number(fs.readFileSync(path.join(state, 'terms.idx')).readBigUInt64LE(999 * 8));
+    const fd = fs.openSync(logPath, 'r+');
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, at + 12 + 1234);
+    b[0] ^= 0x01; // a digit of T(1000), still a digit
+    fs.writeSync(fd, b, 0, 1, at + 12 + 1234);
+    fs.closeSync(fd);
+    const damaged = fs.readFileSync(logPath);
+    fs.cpSync(state, path.join(dir, 'copy'), { recursive: true });
+    const reference = REFERENCE_HASHES['2000'];
+    const healed = /(recovered|warning): terms\.log: the record of term 1000 at byte \d+ is damaged \(its checksum is wrong\); moved terms 1000\.\.2000/;
+    // To a file.
+    const out = path.join(dir, 'b.txt');
+    const r = runCli(['--count', '2000', '--state', state, '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, healed);
+    assert.equal(createHash('sha256').update(fs.readFileSync(out)).digest('hex'), reference.sha256);
+    const aside = fs.readdirSync(state).filter((f) => f.startsWith('terms.log.corrupt-'));
+    assert.equal(aside.length, 1);
+    assert.ok(fs.readFileSync(path.join(state, aside[0])).equals(damaged.subarray(at)), 'the damaged part is kept aside, whole');
+    assert.equal(fs.statSync(logPath).size, size, 'the log regrew to the same size');
+    // To stdout.
+    const piped = spawnSync(process.execPath, [CLI, '--count', '2000', '--state', path.join(dir, 'copy'), '--out', '-'], { encoding: 'latin1', timeout: 120000, maxBuffer: 64 << 20 });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.match(piped.stderr, healed);
+    assert.equal(createHash('sha256').update(piped.stdout, 'latin1').digest('hex'), reference.sha256);
+  });
+
   describe('--out - whose reader goes away (| head -1): exit 141 without a word, the state checkpointed', () => {
     /** Runs `cli args | head -1` in a shell; returns the CLI's exit status, its stderr and what head printed. */
     function throughHead(args: string[]): { status: number; stderr: string; head: string } {
