@@ -3,14 +3,14 @@
 // at the first, a middle and the last record, in every field of a record, and in a log above the 4 MiB
 // threshold below which opening checks the whole log.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AsyncTermReader, StateDir, StoreError, type LogScanStep, type Term } from '../../src/store';
 import { fs as storeFs } from '../../src/store/fileLayer';
 import { ExportError, exportTerms } from '../../src/store/exportFile';
-import { REFERENCE_HASHES } from './reference';
+import { FIXTURES_DIR, REFERENCE_HASHES } from './reference';
 import { REF_TERMS, expectStoreError, mulberry32, tempDirs } from './testUtil';
 
 const REF: Term[] = REF_TERMS;
@@ -283,6 +283,60 @@ describe('log scan and healing', function () {
       assert.deepEqual(sd.beginLogScan().step(1000), { done: true, verifiedThrough: 0 });
     } finally {
       sd.close();
+    }
+  });
+
+  it('AsyncTermReader never takes a writer cutting the log back (truncateTo, healFrom) for damage', async function () {
+    this.timeout(60_000);
+    const dir = path.join(tmpDir('cuts'), 's');
+    StateDir.open(dir).close();
+    // Another process appends the reference terms in small batches and now and then cuts the log back.
+    const code = `
+      const fs = require('fs');
+      const [mod, fixture, dir] = process.argv.slice(1);
+      const { StateDir } = require(mod);
+      const ref = fs.readFileSync(fixture, 'utf8').trim().split('\\n').map((l) => {
+        const [n, d] = l.trim().split(/\\s+/);
+        return { n: Number(n), digits: d };
+      });
+      const sd = StateDir.open(dir, { durable: false });
+      let seed = 7;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+      for (let cuts = 0; cuts < 300; ) {
+        if (sd.count >= 100 && rnd() < 0.1) {
+          const to = Math.floor(sd.count * rnd());
+          if (rnd() < 0.5) sd.truncateTo(to); else sd.healFrom(to + 1, 'cut by the test');
+          cuts++;
+        } else sd.appendTerms(ref.slice(sd.count, Math.min(ref.length, sd.count + 1 + Math.floor(rnd() * 8))));
+        if (sd.count === ref.length) sd.truncateTo(0);
+      }
+      sd.close();
+    `;
+    const storeModule = path.resolve(__dirname, '../../src/store/index.js');
+    const child = spawn(process.execPath, ['-e', code, storeModule, path.join(FIXTURES_DIR, 'b000182.txt'), dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const done = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    let finished = false;
+    void done.then(() => (finished = true));
+    const reader = await AsyncTermReader.open(dir);
+    let reads = 0;
+    let termsRead = 0;
+    try {
+      while (!finished) {
+        const c = await reader.count();
+        const from = Math.max(1, c - 40);
+        const got = await reader.readRangeBytes(from, c + 5);
+        got.forEach((t, i) => assert.equal(Buffer.from(t.bytes).toString('latin1'), REF[from - 1 + i].digits, `term ${from + i}`));
+        assert.ok(got.every((t, i) => t.n === from + i));
+        reads++;
+        termsRead += got.length;
+      }
+      assert.equal(await done, 0, stderr);
+      assert.ok(reads > 20 && termsRead > 0, `${reads} reads, ${termsRead} terms`);
+    } finally {
+      child.kill('SIGKILL');
+      await reader.close();
     }
   });
 
