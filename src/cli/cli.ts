@@ -227,8 +227,9 @@ const STREAMED_DIGITS_LIMIT = 64 << 20;
  * once all `count` terms are in it (if the job stops early, the temporary file is removed and the target
  * untouched); or to stdout. Terms stored before the job opened are read back from the store; the terms it
  * commits come with their 'committed' events (streamDigits), already durable when they arrive.
- * A stored term found damaged is waited for, not given up on: the job sets the damaged part aside and
- * commits the terms again; only if the job ends without doing so does the output fail, naming the term.
+ * A stored term found damaged is waited for, not given up on: the job (or main, once the job has finished:
+ * healStore) sets the damaged part aside and commits the terms again; only if that does not happen does the
+ * output fail, naming the term.
  */
 class LiveOutput {
   /** Terms 1..stored may be read from the store (those there at the start, or committed without digits). */
@@ -343,7 +344,7 @@ class LiveOutput {
 const MAX_HEALS = 2;
 
 /**
- * The output met a damaged stored term after the job finished. A verified scan of the whole log finds the
+ * The job or the output met a damaged stored term. A verified scan of the whole log finds the
  * first damage (the read's may not be the first); it is set aside with all after it (StateDir.healFrom),
  * for the next job to compute again. Returns the terms kept, or null if there was no damage to set aside.
  */
@@ -434,10 +435,13 @@ async function main(): Promise<number> {
   for (let heals = 0; ; heals++) {
     // Every committed term came with an event; anything durable beyond them is read from the store.
     if (outcome.kind === 'stopped') output?.commit(1, outcome.progress.done);
-    if (!(output && outcome.kind === 'stopped' && outcome.reason === 'finished' && !outputFailure && !signalExit && heals < MAX_HEALS)) break;
-    // A stored term the output could not read back (a large log is checked only at its tail on open):
-    // set the damage aside and compute those terms again, instead of failing every run from now on.
-    if (!(await output.stuckOn())) break;
+    if (outputFailure || signalExit || heals >= MAX_HEALS) break;
+    // A stored term the job (re-verifying the terms after its snapshot) or the output could not read back
+    // (a large log is checked only at its tail on open): set the damage aside and compute those terms
+    // again, instead of failing every run from now on.
+    if (outcome.kind === 'failed') {
+      if (outcome.code !== 'CORRUPT') break;
+    } else if (!(output && outcome.reason === 'finished' && (await output.stuckOn()))) break;
     display.end();
     const kept = healStore(args.state, display);
     if (kept === null) break;

@@ -385,6 +385,7 @@ describe('CLI', function () {
     fs.closeSync(fd);
     const damaged = fs.readFileSync(logPath);
     fs.cpSync(state, path.join(dir, 'copy'), { recursive: true });
+    fs.cpSync(state, path.join(dir, 'nosnap'), { recursive: true });
     const reference = REFERENCE_HASHES['2000'];
     const healed = /(recovered|warning): terms\.log: the record of term 1000 at byte \d+ is damaged \(its checksum is wrong\); moved terms 1000\.\.2000/;
     // To a file.
@@ -402,6 +403,15 @@ describe('CLI', function () {
     assert.equal(piped.status, 0, piped.stderr);
     assert.match(piped.stderr, healed);
     assert.equal(createHash('sha256').update(piped.stdout, 'latin1').digest('hex'), reference.sha256);
+    // Without snapshots the job itself re-verifies the stored terms (and fails on term 1000), even without --out.
+    const nosnap = path.join(dir, 'nosnap');
+    for (const f of fs.readdirSync(nosnap)) if (f.startsWith('snapshot-')) fs.rmSync(path.join(nosnap, f));
+    const quiet = runCli(['--count', '2000', '--state', nosnap]);
+    assert.equal(quiet.status, 0, quiet.stderr);
+    assert.match(quiet.stderr, healed);
+    const check = spawnSync(process.execPath, [CLI, '--count', '2000', '--state', nosnap, '--out', '-'], { encoding: 'latin1', timeout: 120000, maxBuffer: 64 << 20 });
+    assert.match(check.stderr, /all 2000 terms are already computed/);
+    assert.equal(createHash('sha256').update(check.stdout, 'latin1').digest('hex'), reference.sha256);
   });
 
   describe('--out - whose reader goes away (| head -1): exit 141 without a word, the state checkpointed', () => {
