@@ -180,6 +180,7 @@ export async function exportCommand(controller: JobController, args?: ExportArgs
       let last = 0;
       try {
         return await exportTerms(storedTerms(controller, from, to), file, format, {
+          expectedTerms: { from, to },
           signal: abort.signal,
           onProgress: (written) => {
             const pct = (100 * written) / (to - from + 1);

@@ -11,15 +11,24 @@ import {
   LOG_HEADER_SIZE,
   CURRENT_LOG_FORMAT,
   READABLE_LOG_VERSIONS,
+  RECORD_MAGIC,
   RECORD_OVERHEAD,
   Term,
   type LogFormat,
   checkLogHeader,
   checkRecord,
+  damagedTerm,
   maxDigits,
 } from './termLog';
+import { ioError } from './fsutil';
 
 const CHUNK = 1 << 20;
+/**
+ * Waits before a record that looks damaged is read again: a writer cutting the log back (a failed append's
+ * rollback, a recovery) truncates the log and the index one after the other, and a read in between sees
+ * index entries past the log's end. Only a record that stays wrong is damage.
+ */
+const RETRY_WAITS_MS = [20, 100];
 
 /** A stored term with its digits as ASCII bytes. */
 export interface TermBytes {
@@ -93,9 +102,7 @@ export class AsyncTermReader {
   private serial<T>(op: () => Promise<T>): Promise<T> {
     const p = this.queue.then(op).catch((e: unknown) => {
       // OS errors (EIO, EACCES, …) surface as StoreError like everything else the store throws.
-      if (codeOf(e) && !(e instanceof StoreError)) {
-        throw new StoreError('UNUSABLE_DIR', `cannot read ${this.dir}: ${(e as Error).message}`, { cause: e });
-      }
+      if (codeOf(e) && !(e instanceof StoreError)) throw ioError(e, `read ${this.dir}`);
       throw e;
     });
     this.queue = p.catch(() => undefined);
@@ -194,8 +201,12 @@ export class AsyncTermReader {
   }
 
   /**
-   * Terms from..to (inclusive), clamped to what is stored. Each record is verified;
-   * reading stops at the first bad or torn one (a writer may be mid-append or mid-repair).
+   * Terms from..to (inclusive), clamped to what is stored. Each record is verified. A damaged record fails
+   * the read with StoreError CORRUPT naming the term (`term`), never a short answer: a record that looks
+   * wrong is read again (after a short wait) first, for a writer may be cutting the log back right then.
+   * A wrong index entry is no damage (the index is derived): the record is looked for where the one before it ends.
+   * Fewer terms than asked come back only if the log holds fewer: `count()` at the time of the call, or a
+   * writer cut it back meanwhile (a caller that needs them all checks the count it got; see exportTerms).
    */
   async readRange(from: number, to: number): Promise<Term[]> {
     return this.readRecords(from, to, (n, rec, L) => ({ n, digits: rec.toString('latin1', 12, 12 + L) }));
@@ -218,30 +229,68 @@ export class AsyncTermReader {
   }
 
   private async readRecordsNow<T>(from: number, to: number, make: (n: number, record: Buffer, digits: number) => T, budget: number): Promise<T[]> {
-    const available = await this.countNow();
-    to = Math.min(to, available);
-    if (to < from || !this.log || !this.idx) return [];
-    const n = to - from + 1;
-    const ib = Buffer.alloc(n * 8);
-    const got = Math.floor((await readAt(this.idx, ib, n * 8, (from - 1) * 8)) / 8);
-    const logSize = (await this.log.stat()).size;
-    const w = new AsyncWindow(this.log, logSize);
     const out: T[] = [];
     let digits = 0;
-    for (let i = 0; i < got; i++) {
-      const term = from + i;
-      const off = ib.readUInt32LE(i * 8) + ib.readUInt32LE(i * 8 + 4) * 0x100000000;
-      const prefix = off >= LOG_HEADER_SIZE ? await w.get(off, 12) : null;
-      if (!prefix) break;
-      const L = prefix.readUInt32LE(8);
-      if (L < 1 || L > maxDigits(term)) break;
-      const rec = await w.get(off, RECORD_OVERHEAD + L);
-      if (!rec || checkRecord(rec, term, this.logFormat) !== null) break;
-      out.push(make(term, rec, L));
-      digits += L;
-      if (digits >= budget) break;
+    let next = from;
+    /** Where the record of term `next` starts by the log itself: the end of the one read before it. */
+    let expected: number | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const logId = this.logId;
+      const available = await this.countNow();
+      if (this.logId !== logId) expected = undefined; // another file now (archived, or set aside and begun anew)
+      const hi = Math.min(to, available);
+      if (next > hi || !this.log || !this.idx) return out;
+      const n = hi - next + 1;
+      const ib = Buffer.alloc(n * 8);
+      const got = Math.floor((await readAt(this.idx, ib, n * 8, (next - 1) * 8)) / 8);
+      const w = new AsyncWindow(this.log, (await this.log.stat()).size);
+      let failure: string | undefined;
+      for (let i = 0; i < n; i++) {
+        const entry = i < got ? ib.readUInt32LE(i * 8) + ib.readUInt32LE(i * 8 + 4) * 0x100000000 : -1;
+        let found = await this.recordAt(w, entry, next);
+        if (typeof found === 'string') {
+          const start = expected ?? (next === 1 ? LOG_HEADER_SIZE : await this.endOfRecord(w, next - 1));
+          if (start !== undefined && start !== entry) {
+            const there = await this.recordAt(w, start, next);
+            if (typeof there !== 'string') found = there;
+          }
+        }
+        if (typeof found === 'string') {
+          failure = found;
+          break;
+        }
+        out.push(make(next, found.record, found.length));
+        digits += found.length;
+        expected = found.end;
+        next++;
+        if (digits >= budget) return out;
+      }
+      if (failure === undefined) return out;
+      if (attempt >= RETRY_WAITS_MS.length) throw damagedTerm(next, path.join(this.dir, LOG_FILE), failure);
+      await new Promise((r) => setTimeout(r, RETRY_WAITS_MS[attempt]));
     }
-    return out;
+  }
+
+  /** The verified record of term n at `off`, or why there is none. */
+  private async recordAt(w: AsyncWindow, off: number, n: number): Promise<{ record: Buffer; length: number; end: number } | string> {
+    const prefix = off >= LOG_HEADER_SIZE ? await w.get(off, 12) : null;
+    if (!prefix) return off < 0 ? 'terms.idx has no entry for it' : 'its index entry points outside the record area';
+    const L = prefix.readUInt32LE(8);
+    if (prefix.readUInt32LE(0) !== RECORD_MAGIC) return 'the record magic is wrong';
+    if (L < 1 || L > maxDigits(n)) return `its length ${L} is impossible`;
+    const record = await w.get(off, RECORD_OVERHEAD + L);
+    if (!record) return 'the file ends inside it';
+    const bad = checkRecord(record, n, this.logFormat);
+    return bad ?? { record, length: L, end: off + RECORD_OVERHEAD + L };
+  }
+
+  /** End of the verified record of term n where the index says it is, if it is there. */
+  private async endOfRecord(w: AsyncWindow, n: number): Promise<number | undefined> {
+    if (!this.idx || n < 1) return undefined;
+    const b = Buffer.alloc(8);
+    if ((await readAt(this.idx, b, 8, (n - 1) * 8)) < 8) return undefined;
+    const found = await this.recordAt(w, b.readUInt32LE(0) + b.readUInt32LE(4) * 0x100000000, n);
+    return typeof found === 'string' ? undefined : found.end;
   }
 
   private async closeHandles(): Promise<void> {

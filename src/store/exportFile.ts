@@ -1,17 +1,36 @@
 // Writes exported terms to a file atomically: stream into a temporary file next to the target,
-// fsync, then rename over the target. A failure (full disk, cancel, bad path) removes only our
-// temporary file, so the target is either the complete new file or untouched. A process killed
-// mid-export cannot remove its temporary file; the next export to the same target on this host does.
+// fsync, rename over the target, fsync the folder. A failure (full disk, cancel, bad path, a term the
+// source cannot give) removes only our temporary file (and the folders this export created), so the
+// target is either the complete new file or untouched. A process killed mid-export cannot remove its
+// temporary file; the next export to the same target on this host does.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { footer, header, linePrefix, lineSuffix, type ExportFormat } from '../engine/formats';
 import type { Term } from '../engine/engine';
 import type { TermBytes } from './asyncReader';
+import { StoreError } from './errors';
 import { isPidAlive } from './lock';
 
+/** An export that did not happen; `message` is one line for the user. */
 export class ExportError extends Error {
   override name = 'ExportError';
+  /** The first term the export could not get (missing from the source, or damaged in the store). */
+  readonly term?: number;
+  constructor(message: string, options?: { cause?: unknown; term?: number }) {
+    super(message, options);
+    if (options?.term !== undefined) this.term = options.term;
+  }
+}
+
+export interface ExportOptions {
+  signal?: AbortSignal;
+  onProgress?: (termsWritten: number, bytes: number) => void;
+  /**
+   * The terms the export must hold, in order: a source that ends early, skips a term, or fails reading
+   * one (a damaged record) fails the export naming the first term it lacks; the target stays untouched.
+   */
+  expectedTerms?: { from: number; to: number };
 }
 
 export interface ExportResult {
@@ -56,20 +75,69 @@ function describe(e: unknown, file: string): string {
   const err = e as NodeJS.ErrnoException;
   switch (err?.code) {
     case 'ENOSPC':
+      return `the disk is full; nothing was written to ${file} — free some space or choose another disk`;
     case 'EDQUOT':
-      return `the disk is full; nothing was written to ${file}`;
+      return `the disk quota is used up; nothing was written to ${file} — free some space or choose another disk`;
+    case 'EIO':
+      return `the disk reported an I/O error while writing ${file} (EIO); nothing was written — choose another disk`;
+    case 'EROFS':
+      return `cannot write to ${file}: it is on a read-only file system; choose another place`;
     case 'EACCES':
     case 'EPERM':
-    case 'EROFS':
       return `cannot write to ${file}: permission denied`;
     case 'ENOENT':
       return `cannot write to ${file}: the folder ${path.dirname(file)} does not exist`;
     case 'ENOTDIR':
+    case 'EEXIST':
       return `cannot write to ${file}: a part of the path is not a folder`;
     case 'EISDIR':
       return `cannot write to ${file}: it is a folder`;
     default:
       return `cannot write to ${file}: ${err?.message ?? String(e)}`;
+  }
+}
+
+/**
+ * Creates the missing folders above `file` (as VS Code's own file service does: its save dialog offers
+ * a new folder and expects the writer to make it). Returns the top folder it created, for an undo.
+ */
+async function makeParents(file: string): Promise<string | undefined> {
+  const dir = path.dirname(file);
+  try {
+    if ((await fs.promises.stat(dir)).isDirectory()) return undefined;
+  } catch {
+    /* missing (or unreadable): mkdir says which */
+  }
+  return fs.promises.mkdir(dir, { recursive: true });
+}
+
+/** Removes the folders makeParents created (from the deepest up to `top`) if they are still empty. */
+async function removeMadeParents(file: string, top: string): Promise<void> {
+  for (let dir = path.dirname(file); dir.length >= top.length; dir = path.dirname(dir)) {
+    try {
+      await fs.promises.rmdir(dir);
+    } catch {
+      return; // not empty (or gone): leave it and what is above it
+    }
+    if (dir === top) return;
+  }
+}
+
+/** Makes the rename in `dir` durable. A platform or file system that cannot sync a folder is ignored, like fsyncDir. */
+async function syncFolder(dir: string): Promise<void> {
+  let h: fs.promises.FileHandle;
+  try {
+    h = await fs.promises.open(dir, 'r');
+  } catch {
+    return; // Windows cannot open a folder
+  }
+  try {
+    await h.sync();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw e;
+  } finally {
+    await h.close().catch(() => undefined);
   }
 }
 
@@ -80,15 +148,22 @@ export async function exportTerms(
   terms: AsyncIterable<ExportTerm> | Iterable<ExportTerm>,
   file: string,
   format: ExportFormat,
-  options: { signal?: AbortSignal; onProgress?: (termsWritten: number, bytes: number) => void } = {},
+  options: ExportOptions = {},
 ): Promise<ExportResult> {
   const target = path.resolve(file);
   const temp = tempPath(target);
+  const expected = options.expectedTerms;
+  if (expected && !(Number.isInteger(expected.from) && Number.isInteger(expected.to) && expected.from >= 1 && expected.to >= expected.from - 1)) {
+    throw new RangeError(`expectedTerms must be a range of term numbers (got ${expected.from}..${expected.to})`);
+  }
   let handle: fs.promises.FileHandle | undefined;
+  let madeFolder: string | undefined;
+  let renamed = false;
   let count = 0;
   let bytes = 0;
   try {
     if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    madeFolder = await makeParents(target);
     const abandonedTempsRemoved = await removeAbandonedTemps(target);
     handle = await fs.promises.open(temp, 'wx');
     // Lines are assembled in one buffer, digits copied in as bytes (or written from a string), and
@@ -120,9 +195,15 @@ export async function exportTerms(
       used += out.write(text, used, 'utf8');
     };
     const suffix = lineSuffix(format);
+    let next = expected?.from;
     await put(header(format));
     for await (const term of terms) {
       if (options.signal?.aborted) throw new ExportError('the export was cancelled; nothing was written');
+      if (expected && next !== undefined) {
+        if (term.n > expected.to || term.n < next) throw new RangeError(`the terms to export came out of order: term ${term.n} after term ${next - 1} (expected ${expected.from}..${expected.to})`);
+        if (term.n > next) throw missingTerm(next, target, `the terms to export skip from term ${next - 1} to term ${term.n}`);
+        next++;
+      }
       const digits = 'bytes' in term ? term.bytes : term.digits;
       await put(linePrefix(format, term.n, digits.length, count === 0));
       await room(digits.length);
@@ -134,6 +215,10 @@ export async function exportTerms(
       await put(suffix);
       count++;
     }
+    if (options.signal?.aborted) throw new ExportError('the export was cancelled; nothing was written');
+    if (expected && next !== undefined && next <= expected.to) {
+      throw missingTerm(next, target, next > expected.from ? `the terms to export end at term ${next - 1}` : `the terms to export are missing`);
+    }
     await put(footer(format, count === 0));
     await flush();
     await backgroundSync?.catch(() => undefined);
@@ -141,12 +226,28 @@ export async function exportTerms(
     await handle.close();
     handle = undefined;
     await fs.promises.rename(temp, target);
+    renamed = true;
+    await syncFolder(path.dirname(target));
     options.onProgress?.(count, bytes);
     return { file: target, terms: count, bytes, abandonedTempsRemoved };
   } catch (e) {
     await handle?.close().catch(() => undefined);
     await fs.promises.rm(temp, { force: true }).catch(() => undefined);
-    if (e instanceof ExportError) throw e;
-    throw new ExportError(describe(e, target));
+    if (madeFolder !== undefined && !renamed) await removeMadeParents(target, madeFolder);
+    if (renamed) {
+      // The file is in place, but the folder's entry for it may not be on the disk yet.
+      const why = (e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message;
+      throw new ExportError(`wrote ${target}, but could not make it durable (syncing its folder failed: ${why}); it may not survive a power loss — check the disk`, { cause: e });
+    }
+    if (e instanceof ExportError || e instanceof RangeError) throw e;
+    if (e instanceof StoreError) {
+      // The source could not give a term (damaged or unreadable store): the export fails, naming it.
+      throw new ExportError(`nothing was written to ${target}: ${e.message}`, { cause: e, term: e.term });
+    }
+    throw new ExportError(describe(e, target), { cause: e });
   }
+}
+
+function missingTerm(n: number, target: string, why: string): ExportError {
+  return new ExportError(`term ${n} is missing: ${why}; nothing was written to ${target}`, { term: n });
 }

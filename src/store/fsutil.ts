@@ -15,12 +15,26 @@ function reasonOf(e: unknown): string {
   return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
 }
 
-/** Maps an OS error during `what` (e.g. "write /x/terms.log") to a StoreError. */
+/** What a user can do about a disk that failed under the state directory: nothing is lost, the job resumes. */
+const THEN_RESUME = 'then resume the job (on the command line: run the same command again)';
+
+/**
+ * Maps an OS error during `what` (e.g. "append to /x/terms.log") to a StoreError: one line saying what
+ * happened and what to do. What was durable before stays durable (appends and atomic writes undo
+ * themselves), so the way out is always the same: give the state directory a working disk and resume.
+ */
 export function ioError(e: unknown, what: string): StoreError {
   if (e instanceof StoreError) return e;
   const code = errnoCode(e);
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new StoreError('NO_SPACE', `the disk is full: cannot ${what} (${code})`, { cause: e });
+    const full = code === 'EDQUOT' ? 'the disk quota is used up' : 'the disk is full';
+    return new StoreError('NO_SPACE', `${full}: could not ${what} (${code}); free some space or copy the state directory to a disk with room, ${THEN_RESUME}`, { cause: e });
+  }
+  if (code === 'EIO') {
+    return new StoreError('IO_ERROR', `the disk reported an I/O error while trying to ${what} (EIO); copy the state directory to a healthy disk, ${THEN_RESUME}`, { cause: e });
+  }
+  if (code === 'EROFS') {
+    return new StoreError('READ_ONLY', `could not ${what}: it is on a read-only file system (EROFS); copy the state directory to a writable disk, ${THEN_RESUME}`, { cause: e });
   }
   return new StoreError('UNUSABLE_DIR', `cannot ${what}: ${reasonOf(e)}`, { cause: e });
 }

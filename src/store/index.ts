@@ -7,7 +7,7 @@ export { releaseLockIfToken, inspectLock, lockStatusSync, LEASE_MS, RENEW_MS, MA
 export type { LockInfo, LockStatus, StaleLock, LeaseOptions } from './lock';
 export type { StoreLogger, StateDirOptions } from './stateDir';
 export type { Snapshot, SnapshotHeader } from './snapshot';
-export type { NewTerm, Term } from './termLog';
+export type { NewTerm, Term, LogScan, LogScanStep } from './termLog';
 export { EncodedTerms } from './termLog';
 export { AsyncTermReader } from './asyncReader';
 export type { TermBytes } from './asyncReader';

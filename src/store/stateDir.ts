@@ -5,7 +5,7 @@ import { StoreError } from './errors';
 import { atomicWriteFile, errnoCode, freePath, fsyncDir, io, ioError, timestamp } from './fsutil';
 import { LOCK_FILE, WriterLock, judgeLeftover, ownedTempPath, type LeaseOptions, type StaleLock } from './lock';
 import { Snapshot, SnapshotHeader, SnapshotStore } from './snapshot';
-import { EncodedTerms, IDX_FILE, LOG_FILE, Term, TermLog, type NewTerm } from './termLog';
+import { EncodedTerms, IDX_FILE, LOG_FILE, Term, TermLog, type LogScan, type NewTerm } from './termLog';
 import { PendingTerms } from './pendingTerms';
 
 export interface StoreLogger {
@@ -315,6 +315,28 @@ export class StateDir {
     const log = this.writable();
     log.truncateTo(count);
     this.snapshots.load(log.count);
+  }
+
+  /**
+   * Begins a verified scan of the whole log (terms 1..count as of now), to be run a slice at a time
+   * (`step(maxBytes)`) while blocks compute: it finds damage that opening a large log does not look for
+   * (logs of fullCheckBelowBytes or more are checked only at their tail). Damage found goes to healFrom.
+   */
+  beginLogScan(): LogScan {
+    return this.termLog.beginScan();
+  }
+
+  /**
+   * Sets the damaged record of term n and everything after it aside as terms.log.corrupt-<time> (never
+   * deleted), keeps terms 1..n-1, and sets aside the snapshots ahead of them (they were built on the
+   * removed terms); records a recovery line saying so. Returns the path of the set-aside bytes.
+   * `reason` says what is wrong with term n's record (LogScanStep.damage.reason, or a read's CORRUPT).
+   */
+  healFrom(n: number, reason: string): string {
+    const log = this.writable();
+    const aside = log.healFrom(n, reason);
+    this.snapshots.load(log.count);
+    return aside;
   }
 
   /**

@@ -312,6 +312,75 @@ function readU64(b: Buffer, at: number): number {
   return b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 0x100000000;
 }
 
+/** Most bytes one scan step reads, whatever it is asked (its buffer is kept between steps). */
+const MAX_SCAN_SLICE = 64 << 20;
+
+/** Why a record cut short by the end of the file (or with an impossible length) is not a term. */
+function shortRecordReason(rec: Buffer, n: number): string {
+  if (rec.length >= 4 && rec.readUInt32LE(0) !== RECORD_MAGIC) return 'the record magic is wrong';
+  if (rec.length >= 8 && rec.readUInt32LE(4) !== n) return `it claims to be term ${rec.readUInt32LE(4)}`;
+  if (rec.length >= PREFIX) {
+    const L = rec.readUInt32LE(8);
+    if (L < 1 || L > maxDigits(n)) return `its length ${L} is impossible`;
+  }
+  return 'the file ends inside it';
+}
+
+/** CORRUPT for a read that met the damaged (or missing) record of term n: names it, and what undoes it. */
+export function damagedTerm(n: number, logPath: string, reason: string): StoreError {
+  const intact = n > 1 ? `terms 1..${n - 1} are intact` : 'no term before it';
+  return new StoreError(
+    'CORRUPT',
+    `term ${n} in ${logPath} is damaged (${reason}); ${intact} — resume the job to set the damaged part aside and compute it again`,
+    { term: n },
+  );
+}
+
+/** One step of a LogScan. */
+export interface LogScanStep {
+  /** The scan has covered all its terms, or found damage (then it goes no further). */
+  done: boolean;
+  /** Terms 1..verifiedThrough are verified records, and their index entries point at them. */
+  verifiedThrough: number;
+  /** The first damaged record: term n, starting at byte `offset` of terms.log. Hand it to healFrom. */
+  damage?: { n: number; offset: number; reason: string };
+}
+
+interface ScanCursor {
+  readonly target: number;
+  /** Next term to verify, and where its record starts. */
+  next: number;
+  pos: number;
+  buf: Buffer;
+  damage?: { n: number; offset: number; reason: string };
+  /** Done for good: terms appended after its end are not its business. */
+  finished?: boolean;
+}
+
+/**
+ * A verified scan of the whole log, a slice at a time, for a job to run in the background between blocks.
+ * Each step verifies whole records in order (magic, n, length, checksum, digits) and that the index entry
+ * of each points at it (a wrong entry is rewritten from the log: the index is derived), reading one slice
+ * of about `maxBytes` (at least one record) with one buffer kept between steps: bounded memory and time.
+ *
+ * It covers the terms the log held when it began (`target`); terms appended meanwhile are not its business
+ * (they were checked as they were written). If the log is cut back meanwhile (healFrom, truncateTo) it
+ * covers the terms kept, and goes on from the cut if it had passed it. It ends (throws Error) if its state
+ * directory is closed or archived.
+ */
+export class LogScan {
+  constructor(
+    /** Terms 1..target are what this scan verifies. */
+    readonly target: number,
+    private readonly slice: (maxBytes: number) => LogScanStep,
+  ) {}
+
+  /** Verifies the next slice of about maxBytes (> 0). StoreError on an I/O error. */
+  step(maxBytes: number): LogScanStep {
+    return this.slice(maxBytes);
+  }
+}
+
 export interface TermLogOptions {
   mode: 'write' | 'read';
   durable: boolean;
@@ -334,6 +403,8 @@ export class TermLog {
   private dirtyTail = false;
   /** The open log's format (a new log's is the current one). */
   private format: LogFormat = CURRENT_LOG_FORMAT;
+  /** Scans in progress (beginScan): a cut moves the ones past it back to it. */
+  private readonly scans = new Set<ScanCursor>();
   readonly logPath: string;
   readonly idxPath: string;
 
@@ -614,11 +685,15 @@ export class TermLog {
     return Array.from(this.iterate(from, to));
   }
 
-  /** Streams terms from..to, verifying each record; bounded memory. */
+  /**
+   * Streams terms from..to, verifying each record; bounded memory. A damaged record is never skipped nor
+   * taken for the end: the read fails with StoreError CORRUPT naming the term (`term`), after the terms
+   * before it. A wrong index entry (the index is derived) is rebuilt from the log and the read goes on.
+   */
   *iterate(from = 1, to = this._count): Generator<Term> {
     this.checkRange(from, to);
     if (to < from) return;
-    if (this.logFd === null) return;
+    if (this.logFd === null) throw damagedTerm(from, this.logPath, 'terms.log is unreadable');
     const BATCH = 4096;
     let healed = false;
     let n = from;
@@ -630,9 +705,9 @@ export class TermLog {
       let bad: string | null = null;
       for (let i = 0; i < offs.length; i++, n++) {
         const off = offs[i];
-        const prefix = off >= LOG_HEADER_SIZE ? w.get(off, PREFIX) : null;
+        const prefix = off >= LOG_HEADER_SIZE ? io(`read ${this.logPath}`, () => w.get(off, PREFIX)) : null;
         const L = prefix ? prefix.readUInt32LE(8) : 0;
-        const rec = prefix && L >= 1 && L <= maxDigits(n) ? w.get(off, RECORD_OVERHEAD + L) : null;
+        const rec = prefix && L >= 1 && L <= maxDigits(n) ? io(`read ${this.logPath}`, () => w.get(off, RECORD_OVERHEAD + L)) : null;
         bad = rec ? checkRecord(rec, n, this.format) : 'its index entry points outside the record area';
         if (bad !== null) break;
         const digits = (rec as Buffer).toString('latin1', PREFIX, PREFIX + L);
@@ -640,35 +715,129 @@ export class TermLog {
         yield { n, digits };
       }
       if (bad !== null) {
-        if (healed || !this.healIndex(n, bad)) {
-          throw new StoreError(
-            'CORRUPT',
-            `term ${n} in ${this.logPath} is damaged (${bad}); terms before it are intact — reopen the state directory to set the damaged part aside`,
-          );
-        }
+        if (healed) throw damagedTerm(n, this.logPath, bad);
+        const damage = this.healIndex(n, bad);
+        if (damage) throw damagedTerm(damage.n, this.logPath, damage.reason);
         healed = true;
       }
     }
   }
 
   /**
-   * A read found term n's record wrong. If the log itself is fine the index was
-   * damaged: rebuild it and return true. Otherwise return false.
+   * A read found term n's record wrong. The log is the truth: scan it, and rebuild the index of its
+   * intact prefix (in memory when read-only). Returns the first damaged term if that is term n or one
+   * before it (then the read fails there), or null if term n is intact (the index was wrong).
    */
-  private healIndex(n: number, why: string): boolean {
-    if (this.logFd === null) return false;
-    const res = scanLog(this.logFd, this.logSize, LOG_HEADER_SIZE, 1, this.format);
-    if (res.count < this._count) return false;
-    const offsets = res.offsets.slice(0, this._count);
+  private healIndex(n: number, why: string): { n: number; reason: string } | null {
+    if (this.logFd === null) return { n, reason: why };
+    const res = io(`read ${this.logPath}`, () => scanLog(this.logFd as number, this.logSize, LOG_HEADER_SIZE, 1, this.format));
+    const intact = Math.min(res.count, this._count);
+    const damage = res.count < this._count ? { n: res.count + 1, reason: res.problem?.reason ?? 'the file ends before it' } : null;
+    if (damage && damage.n <= n) return damage;
+    const offsets = res.offsets.slice(0, intact);
     if (this.writable) {
-      this.rewriteIndex(offsets);
+      if (intact === this._count) this.rewriteIndex(offsets);
+      else io(`update ${this.idxPath}`, () => writeFully(this.idxFd as number, offsetsBuffer(offsets), 0));
       this.fileCount = this._count;
     } else {
       this.fileCount = 0;
       this.extra = offsets;
     }
     this.opts.report(`terms.idx was damaged at term ${n} (${why}); rebuilt it from terms.log`);
-    return true;
+    return null;
+  }
+
+  // ---------------------------------------------------------------- background check
+
+  /**
+   * A verified scan of the whole log, in slices (see LogScan). It covers terms 1..count as of now
+   * (terms appended later were checked as they were written), and follows the log if it is cut back.
+   */
+  beginScan(): LogScan {
+    if (this.logFd === null && this._count > 0) throw new Error(`${this.logPath} is closed`);
+    const cursor: ScanCursor = { target: this._count, next: 1, pos: LOG_HEADER_SIZE, buf: Buffer.alloc(0) };
+    this.scans.add(cursor);
+    return new LogScan(cursor.target, (maxBytes) => this.scanSlice(cursor, maxBytes));
+  }
+
+  private scanSlice(cur: ScanCursor, maxBytes: number): LogScanStep {
+    if (!(maxBytes > 0)) throw new RangeError(`a scan step needs a positive byte budget (got ${maxBytes})`);
+    if (cur.damage) return { done: true, verifiedThrough: cur.next - 1, damage: cur.damage };
+    const limit = Math.min(cur.target, this._count);
+    if (cur.finished || cur.next > limit) return this.endScan(cur);
+    if (this.logFd === null) throw new Error(`the scan of ${this.logPath} cannot go on: the log was closed (or archived)`);
+    const fd = this.logFd;
+    const size = this.logSize;
+    // One read of up to maxBytes (at least one whole record) per step: bounded memory and time.
+    const want = Math.min(size - cur.pos, Math.max(PREFIX, Math.min(maxBytes, MAX_SCAN_SLICE)));
+    if (cur.buf.length < want) cur.buf = Buffer.allocUnsafe(want);
+    const got = io(`read ${this.logPath}`, () => readFully(fd, cur.buf, 0, want, cur.pos));
+    const first = cur.next;
+    const offsets: number[] = [];
+    let at = 0;
+    let reason: string | null = null;
+    while (cur.next <= limit) {
+      const n = cur.next;
+      const pos = cur.pos + at;
+      let rec: Buffer | null = null;
+      let ownRead = false;
+      if (at + PREFIX <= got) {
+        const L = cur.buf.readUInt32LE(at + 8);
+        if (L >= 1 && L <= maxDigits(n) && at + RECORD_OVERHEAD + L <= got) rec = cur.buf.subarray(at, at + RECORD_OVERHEAD + L);
+        else if (offsets.length === 0) {
+          // The slice's first record does not fit in it (or its prefix is wrong): read it on its own.
+          const len = L >= 1 && L <= maxDigits(n) ? Math.min(RECORD_OVERHEAD + L, size - pos) : Math.min(PREFIX, size - pos);
+          const own = Buffer.allocUnsafe(len);
+          rec = own.subarray(0, io(`read ${this.logPath}`, () => readFully(fd, own, 0, len, pos)));
+          ownRead = true;
+        }
+      } else if (offsets.length === 0) {
+        rec = cur.buf.subarray(at, got);
+      }
+      if (rec === null) break; // the rest is for the next step
+      reason = rec.length >= PREFIX && rec.length === RECORD_OVERHEAD + rec.readUInt32LE(8) ? checkRecord(rec, n, this.format) : shortRecordReason(rec, n);
+      if (reason !== null) break;
+      offsets.push(pos);
+      at += rec.length;
+      cur.next++;
+      if (ownRead) break; // that was this step's read
+    }
+    cur.pos += at;
+    if (offsets.length > 0) this.checkIndexEntries(first, offsets);
+    if (reason !== null) {
+      // Kept in `scans`: healFrom clears the damage, and the scan then ends at the cut.
+      cur.damage = { n: cur.next, offset: cur.pos, reason };
+      cur.buf = Buffer.alloc(0);
+      return { done: true, verifiedThrough: cur.next - 1, damage: cur.damage };
+    }
+    return cur.next > limit ? this.endScan(cur) : { done: false, verifiedThrough: cur.next - 1 };
+  }
+
+  private endScan(cur: ScanCursor): LogScanStep {
+    cur.finished = true;
+    cur.buf = Buffer.alloc(0);
+    this.scans.delete(cur);
+    return { done: true, verifiedThrough: Math.min(cur.next - 1, this._count) };
+  }
+
+  /** Index entries of terms first.. must be `offsets` (verified record starts); wrong ones are rewritten from the log. */
+  private checkIndexEntries(first: number, offsets: readonly number[]): void {
+    const have = this.offsets(first, first + offsets.length - 1);
+    let wrong = 0;
+    let firstWrong = 0;
+    for (let i = 0; i < offsets.length; i++) {
+      if (have[i] !== offsets[i]) {
+        if (wrong++ === 0) firstWrong = first + i;
+      }
+    }
+    if (wrong === 0) return;
+    const last = first + offsets.length - 1;
+    if (!this.writable) {
+      this.opts.report(`terms.idx disagrees with terms.log for ${wrong} of terms ${first}..${last} (first: term ${firstWrong}); read-only: left as it is`);
+      return;
+    }
+    io(`update ${this.idxPath}`, () => writeFully(this.idxFd as number, offsetsBuffer(offsets), (first - 1) * 8));
+    this.opts.report(`terms.idx pointed wrong for ${wrong} of terms ${first}..${last} (first: term ${firstWrong}); rewrote those entries from terms.log`);
   }
 
   // ---------------------------------------------------------------- writes
@@ -742,24 +911,72 @@ export class TermLog {
     // The cut point must be the verified start of term count+1 (or the end of term count).
     let cutAt = this.offsets(count + 1, count + 1)[0];
     if (this.verifiedLengthAt(cutAt, count + 1, this.logSize) === 0) {
-      const res = scanLog(this.logFd as number, this.logSize, LOG_HEADER_SIZE, 1, this.format);
+      const res = io(`read ${this.logPath}`, () => scanLog(this.logFd as number, this.logSize, LOG_HEADER_SIZE, 1, this.format));
       cutAt = count < res.count ? res.offsets[count] : res.end;
       count = Math.min(count, res.count);
     }
     const old = this._count;
+    const bytes = this.logSize - cutAt;
+    const aside = this.cut(count, cutAt);
+    this.opts.report(`cut terms.log back to term ${count}; moved terms ${count + 1}..${old} (${bytes} bytes) to ${path.basename(aside)}`);
+    return aside;
+  }
+
+  /**
+   * Sets the damaged record of term n and everything after it aside (terms.log.corrupt-<time>, never
+   * deleted) and keeps terms 1..n-1, for them to be computed again. The cut is at the end of the verified
+   * record of term n-1; should that not verify either, at the first damaged record before n. Returns the
+   * path of the set-aside bytes.
+   */
+  healFrom(n: number, reason: string): string {
+    if (!this.writable) throw new Error('this state directory was opened read-only');
+    if (!Number.isInteger(n) || n < 1 || n > this._count) throw new RangeError(`cannot heal from term ${n}: the log holds terms 1..${this._count}`);
+    let cutAt = LOG_HEADER_SIZE;
+    if (n > 1) {
+      const prev = this.offsets(n - 1, n - 1)[0];
+      const len = this.verifiedLengthAt(prev, n - 1, this.logSize);
+      if (len > 0) cutAt = prev + len;
+      else {
+        // Term n-1 is not where the index says: ask the log itself (it may be damaged before n too).
+        const res = io(`read ${this.logPath}`, () => scanLog(this.logFd as number, this.logSize, LOG_HEADER_SIZE, 1, this.format));
+        if (res.count < n - 1) {
+          n = res.count + 1;
+          reason = res.problem?.reason ?? reason;
+          cutAt = res.end;
+        } else cutAt = res.count >= n ? res.offsets[n - 1] : res.end;
+      }
+    }
+    const old = this._count;
+    const bytes = this.logSize - cutAt;
+    const aside = this.cut(n - 1, cutAt);
+    this.opts.report(
+      `terms.log: the record of term ${n} at byte ${cutAt} is damaged (${reason}); moved terms ${n}..${old} (${bytes} bytes) ` +
+        `to ${path.basename(aside)} and kept terms 1..${n - 1}; terms from ${n} on are computed again`,
+    );
+    return aside;
+  }
+
+  /** Keeps terms 1..count (their records end at `cutAt`): the bytes from there are copied aside, then cut. */
+  private cut(count: number, cutAt: number): string {
     const aside = this.copyAside(cutAt, this.logSize);
     io(`truncate ${this.logPath}`, () => {
       fs.ftruncateSync(this.idxFd as number, count * 8);
       fs.ftruncateSync(this.logFd as number, cutAt);
       if (this.opts.durable) fs.fsyncSync(this.logFd as number);
     });
-    this.opts.report(
-      `cut terms.log back to term ${count}; moved terms ${count + 1}..${old} (${this.logSize - cutAt} bytes) to ${path.basename(aside)}`,
-    );
     this._count = count;
     this.fileCount = count;
     this.extra = [];
     this.logSize = cutAt;
+    this.dirtyTail = false;
+    // A scan that had passed the cut goes on from it (the terms appended there next are new).
+    for (const cur of this.scans) {
+      if (cur.next > count + 1) {
+        cur.next = count + 1;
+        cur.pos = cutAt;
+      }
+      if (cur.damage && cur.damage.n > count) cur.damage = undefined;
+    }
     return aside;
   }
 
@@ -805,6 +1022,7 @@ export class TermLog {
     }
     this.logFd = null;
     this.idxFd = null;
+    this.scans.clear();
   }
 }
 

@@ -330,14 +330,125 @@ describe('CLI', function () {
       assert.deepEqual(after, before);
     });
 
-    it('an unwritable output path leaves no half-written file', () => {
+    it('an output path under a file fails with one line and leaves no half-written file; missing folders are made', () => {
       const dir = tmpDir('out');
       const state = path.join(dir, 'state');
-      const r = runCli(['--count', '20', '--state', state, '--out', path.join(dir, 'missing-folder', 'b.txt')]);
+      fs.writeFileSync(path.join(dir, 'plain'), 'x');
+      const r = runCli(['--count', '20', '--state', state, '--out', path.join(dir, 'plain', 'b.txt')]);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /cannot write to .*does not exist/);
+      assert.match(r.stderr, /cannot write to .*: a part of the path is not a folder/);
       assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('tangent-numbers:')).length, 1);
-      assert.deepEqual(fs.readdirSync(dir), ['state']);
+      assert.deepEqual(fs.readdirSync(dir).sort(), ['plain', 'state']);
+      const made = runCli(['--count', '20', '--state', state, '--out', path.join(dir, 'new', 'folder', 'b.txt')]);
+      assert.equal(made.status, 0, made.stderr);
+      assert.equal(fs.readFileSync(path.join(dir, 'new', 'folder', 'b.txt'), 'latin1'), REFERENCE_BFILE.split('\n').slice(0, 20).join('\n') + '\n');
+    });
+
+    it('--out inside --state (or the state directory itself, or through a link to it) is refused and nothing is replaced', () => {
+      const dir = tmpDir('outinstate');
+      const state = path.join(dir, 'state');
+      assert.equal(runCli(['--count', '50', '--state', state]).status, 0);
+      fs.symlinkSync(state, path.join(dir, 'link'));
+      const before = fs.readdirSync(state).map((f) => [f, fs.readFileSync(path.join(state, f)).toString('hex')]);
+      for (const out of [path.join(state, 'terms.log'), state, path.join(dir, 'link', 'terms.idx'), path.join(state, 'sub', 'b.txt'), `${state}/../state/STATE`]) {
+        const r = runCli(['--count', '50', '--state', state, '--out', out]);
+        assert.equal(r.status, 2, `${out}: ${r.stderr}`);
+        assert.match(r.stderr, /^tangent-numbers: --out .* (is inside the state directory|is the state directory itself)/);
+        assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+      }
+      // Through a link as --state, too; and a state directory not made yet.
+      assert.equal(runCli(['--count', '50', '--state', path.join(dir, 'link'), '--out', path.join(state, 'b.txt')]).status, 2);
+      const fresh = path.join(dir, 'fresh');
+      assert.equal(runCli(['--count', '50', '--state', fresh, '--out', path.join(fresh, 'b.txt')]).status, 2);
+      assert.equal(fs.existsSync(fresh), false, 'nothing created');
+      const after = fs.readdirSync(state).map((f) => [f, fs.readFileSync(path.join(state, f)).toString('hex')]);
+      assert.deepEqual(after, before);
+      // Beside it is fine.
+      assert.equal(runCli(['--count', '50', '--state', state, '--out', path.join(dir, 'state.txt')]).status, 0);
+    });
+  });
+
+  it('a digit flipped in the middle of a finished 10.5 MB log (checked only at its tail on open) is set aside and recomputed: the b-file is the reference', function () {
+    this.timeout(300000);
+    const dir = tmpDir('heal');
+    const state = path.join(dir, 'state');
+    assert.equal(runCli(['--count', '2000', '--state', state]).status, 0);
+    const logPath = path.join(state, 'terms.log');
+    const size = fs.statSync(logPath).size;
+    assert.ok(size > 4 << 20);
+    const at = Number(fs.readFileSync(path.join(state, 'terms.idx')).readBigUInt64LE(999 * 8));
+    const fd = fs.openSync(logPath, 'r+');
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, at + 12 + 1234);
+    b[0] ^= 0x01; // a digit of T(1000), still a digit
+    fs.writeSync(fd, b, 0, 1, at + 12 + 1234);
+    fs.closeSync(fd);
+    const damaged = fs.readFileSync(logPath);
+    fs.cpSync(state, path.join(dir, 'copy'), { recursive: true });
+    fs.cpSync(state, path.join(dir, 'nosnap'), { recursive: true });
+    const reference = REFERENCE_HASHES['2000'];
+    const healed = /(recovered|warning): terms\.log: the record of term 1000 at byte \d+ is damaged \(its checksum is wrong\); moved terms 1000\.\.2000/;
+    // To a file.
+    const out = path.join(dir, 'b.txt');
+    const r = runCli(['--count', '2000', '--state', state, '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, healed);
+    assert.equal(createHash('sha256').update(fs.readFileSync(out)).digest('hex'), reference.sha256);
+    const aside = fs.readdirSync(state).filter((f) => f.startsWith('terms.log.corrupt-'));
+    assert.equal(aside.length, 1);
+    assert.ok(fs.readFileSync(path.join(state, aside[0])).equals(damaged.subarray(at)), 'the damaged part is kept aside, whole');
+    assert.equal(fs.statSync(logPath).size, size, 'the log regrew to the same size');
+    // To stdout.
+    const piped = spawnSync(process.execPath, [CLI, '--count', '2000', '--state', path.join(dir, 'copy'), '--out', '-'], { encoding: 'latin1', timeout: 120000, maxBuffer: 64 << 20 });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.match(piped.stderr, healed);
+    assert.equal(createHash('sha256').update(piped.stdout, 'latin1').digest('hex'), reference.sha256);
+    // Without snapshots the job itself re-verifies the stored terms (and fails on term 1000), even without --out.
+    const nosnap = path.join(dir, 'nosnap');
+    for (const f of fs.readdirSync(nosnap)) if (f.startsWith('snapshot-')) fs.rmSync(path.join(nosnap, f));
+    const quiet = runCli(['--count', '2000', '--state', nosnap]);
+    assert.equal(quiet.status, 0, quiet.stderr);
+    assert.match(quiet.stderr, healed);
+    const check = spawnSync(process.execPath, [CLI, '--count', '2000', '--state', nosnap, '--out', '-'], { encoding: 'latin1', timeout: 120000, maxBuffer: 64 << 20 });
+    assert.match(check.stderr, /all 2000 terms are already computed/);
+    assert.equal(createHash('sha256').update(check.stdout, 'latin1').digest('hex'), reference.sha256);
+  });
+
+  describe('--out - whose reader goes away (| head -1): exit 141 without a word, the state checkpointed', () => {
+    /** Runs `cli args | head -1` in a shell; returns the CLI's exit status, its stderr and what head printed. */
+    function throughHead(args: string[]): { status: number; stderr: string; head: string } {
+      const errFile = path.join(tmpDir('head'), 'stderr');
+      const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      const r = spawnSync('bash', ['-c', `${quoted} 2>'${errFile}' | head -1; exit \${PIPESTATUS[0]}`], { encoding: 'latin1', timeout: 120000 });
+      return { status: r.status ?? -1, stderr: fs.readFileSync(errFile, 'latin1'), head: r.stdout };
+    }
+
+    it('while the job runs, and again once it is finished; the next run resumes and streams the reference b-file', () => {
+      const dir = tmpDir('epipe');
+      const state = path.join(dir, 'state');
+      const running = throughHead(['--count', '4000', '--state', state, '--out', '-', '--threads', '1']);
+      assert.equal(running.head, '1 1\n');
+      assert.equal(running.status, 141, running.stderr);
+      assert.doesNotMatch(running.stderr, /tangent-numbers:|Error|^\s+at /m, 'no error, no stack trace');
+      const s = StateDir.open(state, { mode: 'read' });
+      let stopped: number;
+      try {
+        stopped = s.count;
+        assert.ok(stopped < 4000, `the job was stopped early (${stopped})`);
+        assert.equal(s.latestSnapshot?.header.position, stopped, 'a checkpoint was written at the stop');
+      } finally {
+        s.close();
+      }
+      const all = spawnSync(process.execPath, [CLI, '--count', '4000', '--state', state, '--out', '-'], { encoding: 'latin1', timeout: 120000, maxBuffer: 256 << 20 });
+      assert.equal(all.status, 0, all.stderr);
+      assert.match(all.stderr, /resuming at term \d+ of 4000/);
+      assert.equal(createHash('sha256').update(all.stdout, 'latin1').digest('hex'), REFERENCE_HASHES['4000'].sha256);
+      // Finished: the terms come from the store; the reader leaves after the first line.
+      const finished = throughHead(['--count', '4000', '--state', state, '--out', '-']);
+      assert.equal(finished.head, '1 1\n');
+      assert.equal(finished.status, 141, finished.stderr);
+      assert.match(finished.stderr, /all 4000 terms are already computed/);
+      assert.doesNotMatch(finished.stderr, /tangent-numbers:|Error|^\s+at /m);
     });
   });
 });

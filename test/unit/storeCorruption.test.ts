@@ -4,7 +4,7 @@
 import * as assert from 'assert';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import { fs as nodeFs } from '../../src/store/fileLayer'; // the store's file layer, for monkey-patching
+import { fs as storeFs } from '../../src/store/fileLayer'; // every file-system call of the store's writer side, for patching
 import * as path from 'path';
 import { AsyncTermReader, StateDir, StoreError, crc32, crc32c } from '../../src/store';
 import type { Term } from '../../src/store';
@@ -574,7 +574,7 @@ describe('store: damage and crashes', function () {
       assert.deepStrictEqual(listing(dir), before);
     });
 
-    it('AsyncTermReader stops at the first damaged record', async () => {
+    it('AsyncTermReader fails at the first damaged record, naming it, and never answers short', async () => {
       const dir = tmpDir('asyncdamage');
       const sd = StateDir.open(dir);
       sd.appendTerms(REF.slice(0, 60));
@@ -584,11 +584,18 @@ describe('store: damage and crashes', function () {
       bytes[recordStart(33) + 12] ^= 0x04;
       fs.writeFileSync(logPath, bytes);
       const r = await AsyncTermReader.open(dir);
+      const corruptAt = (n: number) => (e: unknown) => e instanceof StoreError && e.code === 'CORRUPT' && e.term === n && e.message.startsWith(`term ${n} in `);
       try {
         assert.strictEqual(await r.count(), 60);
-        assert.deepStrictEqual(await r.readRange(1, 60), REF.slice(0, 32));
+        await assert.rejects(r.readRange(1, 60), corruptAt(33));
+        await assert.rejects(r.readRangeBytes(30, 40), corruptAt(33));
+        assert.deepStrictEqual(await r.readRange(1, 32), REF.slice(0, 32));
         assert.deepStrictEqual(await r.readRange(34, 60), REF.slice(33, 60));
         fs.truncateSync(logPath, recordStart(50) + 3); // torn: idx points past the end
+        await assert.rejects(r.readRange(40, 60), corruptAt(50));
+        assert.deepStrictEqual(await r.readRange(40, 49), REF.slice(39, 49));
+        // The log and the index cut back together (a writer's recovery): the read is clamped to what is left.
+        fs.truncateSync(path.join(dir, 'terms.idx'), 49 * 8);
         assert.deepStrictEqual(await r.readRange(40, 60), REF.slice(39, 49));
       } finally {
         await r.close();
@@ -596,17 +603,17 @@ describe('store: damage and crashes', function () {
     });
   });
 
-  describe('full disk (ENOSPC / EDQUOT)', () => {
+  describe('full or failing disk (ENOSPC, EDQUOT, EIO, EROFS)', () => {
     function diskFull(code = 'ENOSPC'): Error {
       return Object.assign(new Error(`${code}: no space left on device, write`), { code, syscall: 'write' });
     }
     /** Makes the nth fs.writeSync or fs.writevSync call (the log's appends) write half its bytes and then fail. */
     function failingWrites<T>(nth: number, fn: () => T, code = 'ENOSPC', alsoFailTruncate = false): T {
-      const realWrite = nodeFs.writeSync;
-      const realWritev = nodeFs.writevSync;
-      const realTrunc = nodeFs.ftruncateSync;
+      const realWrite = storeFs.writeSync;
+      const realWritev = storeFs.writevSync;
+      const realTrunc = storeFs.ftruncateSync;
       let calls = 0;
-      const f = nodeFs as unknown as Record<string, unknown>;
+      const f = storeFs as unknown as Record<string, unknown>;
       f.writeSync = (fd: number, buf: Uint8Array, off: number, len: number, pos: number) => {
         if (++calls === nth) {
           realWrite(fd, buf, off, Math.floor(len / 2), pos);
@@ -715,6 +722,78 @@ describe('store: damage and crashes', function () {
       const again = StateDir.open(dir);
       assert.strictEqual(again.latestSnapshot?.payload.toString(), 'five');
       again.close();
+    });
+
+    // A disk that fails in other ways: each failure is its own code with one line saying what to do, the
+    // state stays as it was, and it reopens and finishes to the reference terms.
+    const failures: [string, string, RegExp][] = [
+      ['EIO', 'IO_ERROR', /^the disk reported an I\/O error while trying to (append to|write|update) .* \(EIO\); copy the state directory to a healthy disk, then resume/],
+      ['EROFS', 'READ_ONLY', /^could not (append to|write|update) .*: it is on a read-only file system \(EROFS\); copy the state directory to a writable disk, then resume/],
+      ['EDQUOT', 'NO_SPACE', /^the disk quota is used up: could not (append to|write|update) .* \(EDQUOT\); free some space or copy the state directory to a disk with room, then resume/],
+      ['ENOSPC', 'NO_SPACE', /^the disk is full: could not (append to|write|update) .* \(ENOSPC\); free some space or copy the state directory to a disk with room, then resume/],
+    ];
+    const phases: [string, number, (sd: StateDir) => unknown][] = [
+      ['an append to the log', 1, (sd) => sd.appendTerms(REF.slice(100, 200))],
+      ['the index write of an append', 2, (sd) => sd.appendTerms(REF.slice(100, 200))],
+      ['a snapshot write', 1, (sd) => sd.writeSnapshot(snapHeader(100), Buffer.alloc(5000, 7))],
+    ];
+    for (const [errno, code, message] of failures) {
+      for (const [phase, nth, act] of phases) {
+        it(`${errno} at ${phase}: StoreError ${code}, one line; the state reopens as it was and finishes exactly`, () => {
+          const dir = tmpDir(`fail-${errno}`);
+          const sd = StateDir.open(dir);
+          let before: Map<string, Buffer | null>;
+          try {
+            sd.appendTerms(REF.slice(0, 100));
+            sd.writeSnapshot(snapHeader(50), Buffer.from('fifty'));
+            before = listing(dir);
+            const e = expectStoreError(() => failingWrites(nth, () => act(sd), errno), code);
+            assert.match(e.message, message);
+            assert.strictEqual(sd.count, 100);
+            assert.strictEqual(sd.latestSnapshot?.payload.toString(), 'fifty');
+          } finally {
+            sd.close();
+          }
+          before.delete('LOCK');
+          const after = listing(dir);
+          after.delete('LOCK');
+          assert.deepStrictEqual(after, before, 'the failed write left nothing behind');
+          const again = StateDir.open(dir);
+          try {
+            assert.deepStrictEqual(again.recoveries, []);
+            assert.strictEqual(again.count, 100);
+            again.appendTerms(REF.slice(100));
+            again.writeSnapshot(snapHeader(500), Buffer.from('done'));
+            assert.deepStrictEqual(again.readRange(1, 500), REF);
+          } finally {
+            again.close();
+          }
+        });
+      }
+    }
+
+    it('EROFS when a snapshot file cannot even be created: READ_ONLY, and the previous snapshot stays', () => {
+      const dir = tmpDir('erofs-open');
+      const sd = StateDir.open(dir);
+      try {
+        sd.appendTerms(REF.slice(0, 20));
+        sd.writeSnapshot(snapHeader(10), Buffer.from('ten'));
+        const realOpen = storeFs.openSync;
+        storeFs.openSync = ((file: fs.PathLike, flags: fs.OpenMode = 'r', mode?: fs.Mode) => {
+          if (String(file).includes('.snap')) throw Object.assign(new Error(`EROFS: read-only file system, open '${String(file)}'`), { code: 'EROFS', syscall: 'open' });
+          return realOpen(file, flags, mode);
+        }) as typeof storeFs.openSync;
+        try {
+          const e = expectStoreError(() => sd.writeSnapshot(snapHeader(20), Buffer.from('twenty')), 'READ_ONLY');
+          assert.match(e.message, /^could not write .*snapshot-\d+\.snap: it is on a read-only file system \(EROFS\)/);
+        } finally {
+          storeFs.openSync = realOpen;
+        }
+        assert.strictEqual(sd.latestSnapshot?.payload.toString(), 'ten');
+        assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.includes('.tmp')), []);
+      } finally {
+        sd.close();
+      }
     });
   });
 
