@@ -80,7 +80,7 @@ export type JobWorkerEvent =
       blocks: string[];
     }
   | { type: 'stopped'; reason: StopReason; progress: ProgressInfo }
-  | { type: 'failed'; code: string; message: string };
+  | { type: 'failed'; code: string; message: string; /** The damaged stored term, for CORRUPT. */ term?: number };
 
 export type JobWorkerRequest = { type: 'setTarget'; target: number };
 

@@ -6,12 +6,14 @@
 // (JobRunner's `inline`).
 //
 //   opening ──▶ restoring ──▶ running ──▶ draining ──▶ done
+//                   ▲            │
+//                   └─ healing ◀─┘  a damaged stored term: it and all after it set aside, then recomputed
 //   (any phase) ──▶ failed: one clear error; the block threads end, the store closes, the lock is released.
 // While running, committing (each block, in order) and checkpointing (on the policy's schedule) are the
 // named steps; every timer goes through `guarded`, so a failing write fails the job through its main loop.
 import type { MessagePort } from 'node:worker_threads';
 import { piBitsFor, planNext, type TangentEngine } from '../engine/engine';
-import { StateDir, StoreError, type EncodedTerms } from '../store';
+import { StateDir, StoreError, isStoreError, type EncodedTerms, type LogScan } from '../store';
 import { RunRecord, estimateFailures } from '../store/runHistory';
 import { ControlSlot, ControlState, isIntegerIn, isRecord, type JobWorkerData, type JobWorkerEvent, type ProgressInfo, type StopReason } from '../common/protocol';
 import { BlockPool, PoolStopped, type BlockTask } from './blockPool';
@@ -21,6 +23,11 @@ import { ProgressTracker } from './progress';
 import { movableBuffers } from './transfer';
 
 const PROGRESS_EVERY_MS = 250;
+/** The log as it was at open is verified record by record in the background, a slice at a time (~40 MB/s, a few % of one core). */
+const SCAN_EVERY_MS = 25;
+const SCAN_SLICE_BYTES = 1 << 20;
+/** How often a damaged stored term may be set aside and recomputed in one run before the job gives up. */
+const MAX_HEALS = 3;
 /** How often the run's line in RUNS says it is still alive (what an unclean end's uptime is measured by). */
 const ALIVE_EVERY_MS = 100;
 const STOP_POLL_MS = 20;
@@ -32,18 +39,19 @@ const STATE_WAIT_MS = 1000;
 /** How long the job's heavy work waits for a block's answer to a split request (it comes within one term). */
 const SPLIT_ANSWER_WAIT_MS = 250;
 
-type Phase = 'opening' | 'restoring' | 'running' | 'draining' | 'done' | 'failed';
+type Phase = 'opening' | 'restoring' | 'running' | 'healing' | 'draining' | 'done' | 'failed';
 const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
   opening: ['restoring'],
-  restoring: ['running'],
-  running: ['draining'],
+  restoring: ['running', 'healing'],
+  running: ['draining', 'healing'],
+  healing: ['restoring'],
   draining: ['done'],
   done: [],
   failed: [],
 };
 
 /** What wakes the running phase while it waits for the next block in commit order. */
-type Wake = { digits: Uint8Array[] } | { stop: StopReason } | { error: unknown };
+type Wake = { digits: Uint8Array[] } | { stop: StopReason } | { error: unknown } | { damage: { n: number; reason: string } };
 
 /**
  * Runs one job to its end, reporting through `port` (the host's end is a JobRunner); resolves once its
@@ -82,6 +90,12 @@ class Job {
   private splitAnswer: { task: BlockTask; done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | undefined;
   /** Records encoded and residues computed as soon as a block's digits arrive (see prepare). */
   private readonly ahead = new WeakMap<Uint8Array[], { from: number; residues: (number[] | null)[]; records: EncodedTerms }>();
+
+  /** The background check of the log as it was at open (undefined once it has gone through). */
+  private scan: LogScan | undefined;
+  private heals = 0;
+  /** Damage the scan found, until the running phase heals it. */
+  private damage: { n: number; reason: string } | undefined;
 
   private stopSeen: StopReason | null = null;
   private fatal: { error: unknown } | undefined;
@@ -153,7 +167,18 @@ class Job {
   /** Rebuilds the engine from the newest snapshot and the log; the blocks it held continue where they were. */
   private restore(): void {
     const store = this.store!;
-    this.restored = restoreEngine(store, this.data.target);
+    for (;;) {
+      try {
+        this.restored = restoreEngine(store, Math.max(this.data.target ?? 0, this.engine?.target ?? 0) || undefined);
+        break;
+      } catch (e) {
+        // A stored term the restore had to read back is damaged: set it and what follows aside, and restore again.
+        if (!(isStoreError(e, 'CORRUPT') && e.term !== undefined)) throw e;
+        this.enter('healing');
+        this.heal(e.term, e.message);
+        this.enter('restoring');
+      }
+    }
     this.engine = this.restored.engine;
     this.post({
       type: 'opened',
@@ -181,11 +206,25 @@ class Job {
     this.tracker.record(performance.now(), this.engine.done);
     this.progress(true);
     this.every(STOP_POLL_MS, () => this.pollStop());
+    if (this.store!.count > 0) {
+      this.scan = this.store!.beginLogScan();
+      this.every(SCAN_EVERY_MS, () => this.scanSlice());
+    }
     this.scheduleCheckpoint();
 
     for (;;) {
       if (this.fatal) throw this.fatal.error;
-      if (this.engine.finished) return 'finished';
+      // Finished only once every stored term has been read back intact: the log is the result.
+      if (this.engine.finished && this.scan) this.scanSlice(Infinity);
+      if (this.damage) {
+        this.enter('healing');
+        this.heal(this.damage.n, this.damage.reason);
+        this.enter('restoring');
+        this.restoreAfterHeal();
+        this.enter('running');
+        continue;
+      }
+      if (this.engine.finished && !this.scan) return 'finished';
       this.planBlocks();
       if (this.initialCheckpointDue) {
         this.initialCheckpointDue = false;
@@ -201,6 +240,7 @@ class Job {
       const next = await this.nextBlock(head);
       if ('error' in next) throw next.error;
       if ('stop' in next) return next.stop;
+      if ('damage' in next) continue; // healed at the top of the loop
       await this.splitAnswer?.done;
       // A split put the bottom of this block in front of it: commit that first (this one's digits wait on its task).
       if (this.inflight[0] !== head) continue;
@@ -259,6 +299,7 @@ class Job {
       // Not a race against one long-lived "stopped" promise: every race would leave a reaction on it
       // holding that block's result, a leak of all the digits.
       this.wake = resolve;
+      if (this.damage) resolve({ damage: this.damage });
       if (this.fatal) resolve({ error: this.fatal.error });
       if (this.stopSeen) resolve({ stop: this.stopSeen });
       head.result.then(
@@ -308,6 +349,62 @@ class Job {
       this.fatal ??= { error: e };
       this.wake?.({ error: e });
     }
+  }
+
+  // ------------------------------------------------------------------ healing
+
+  /** Verifies the next slice of the log as it was at open (or all of it: before the job may call itself finished). */
+  private scanSlice(maxBytes = SCAN_SLICE_BYTES): void {
+    if (!this.scan || this.damage) return;
+    for (;;) {
+      const r = this.scan.step(Math.min(maxBytes, 64 << 20));
+      if (r.damage) {
+        this.damage = { n: r.damage.n, reason: r.damage.reason };
+        this.wake?.({ damage: this.damage });
+        return;
+      }
+      if (r.done) {
+        this.logLine('info', `verified the ${this.scan.target} stored terms read back from the log`);
+        this.scan = undefined;
+        return;
+      }
+      if (maxBytes !== Infinity) return;
+      // (A slice that verified nothing and is not done cannot happen: each step covers at least one record.)
+    }
+  }
+
+  /** Sets stored term n (damaged) and everything after it aside, never deleted; they are computed again. */
+  private heal(n: number, reason: string): void {
+    if (++this.heals > MAX_HEALS) throw new StoreError('CORRUPT', `stored term ${n} is damaged again after ${MAX_HEALS} repairs in this run (${reason}); the disk may be failing`, { term: n });
+    const aside = this.store!.healFrom(n, reason);
+    this.logLine('warn', `stored term ${n} is damaged (${reason}): it and the terms after it were set aside in ${aside.split(/[\\/]/).pop()} and are computed again`);
+    this.damage = undefined;
+  }
+
+  /**
+   * After a heal mid-run: the engine is rebuilt from what is left (done goes down to the cut), and the terms
+   * between there and the blocks still in flight (all above the old end, still good) are planned first.
+   */
+  private restoreAfterHeal(): void {
+    const target = this.engine.target;
+    this.restored = restoreEngine(this.store!, target);
+    this.engine = this.restored.engine;
+    this.resumable.clear(); // the older snapshot's blocks lie in the range planned afresh below
+    this.tracker.setTarget(target);
+    this.tracker.record(performance.now(), this.engine.done);
+    // The log's remaining terms are checked again from the start (the scan had covered only part of them).
+    this.scan = this.store!.count > 0 ? this.store!.beginLogScan() : undefined;
+    const firstInFlight = this.inflight[0]?.from ?? this.plannedUpTo + 1;
+    const gap: BlockTask[] = [];
+    for (let upTo = this.engine.done; upTo + 1 < firstInFlight; ) {
+      const b = planNext(upTo, Math.min(target, firstInFlight - 1));
+      if (!b) break;
+      gap.push(this.prepare(this.pool!.compute(b.from, b.to)));
+      upTo = b.to;
+    }
+    this.inflight.unshift(...gap);
+    if (this.inflight.length === 0) this.plannedUpTo = this.engine.done;
+    this.progress(true);
   }
 
   // ------------------------------------------------------------------ committing
@@ -505,7 +602,7 @@ class Job {
     this.stopTimers();
     await this.release().catch(() => undefined);
     const code = e instanceof StoreError ? e.code : e instanceof PoolStopped ? 'STOPPED' : e instanceof Error ? e.name : 'Error';
-    this.post({ type: 'failed', code, message: e instanceof Error ? e.message : String(e) });
+    this.post({ type: 'failed', code, message: e instanceof Error ? e.message : String(e), ...(e instanceof StoreError && e.term !== undefined ? { term: e.term } : {}) });
   }
 
   private stopTimers(): void {
