@@ -32,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): TangentNumbersApi {
     vscode.commands.registerCommand('tangentNumbers.pause', () => controller.pause()),
     vscode.commands.registerCommand('tangentNumbers.resume', () => controller.resume()),
     vscode.commands.registerCommand('tangentNumbers.cancel', () => controller.cancel()),
+    vscode.commands.registerCommand('tangentNumbers.takeOver', () => controller.takeOver()),
     vscode.commands.registerCommand('tangentNumbers.showTerms', () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),
     vscode.commands.registerCommand('tangentNumbers.export', (args?: ExportArgs) => exportCommand(controller, args)),
     vscode.commands.registerCommand('tangentNumbers.showLog', () => log.show()),
@@ -43,21 +44,23 @@ export function activate(context: vscode.ExtensionContext): TangentNumbersApi {
         else if (a === 'Show Log') log.show();
       });
     }),
+    // Resumes and take-overs say so (with Pause); a read-only job says who writes it and offers Take Over;
+    // a writer that is gone while the job stays paused says so too. Every button goes through the queue.
+    controller.onDidNotice((n) => {
+      const buttons = { resumed: ['Pause', 'Show'], tookOver: ['Pause', 'Show'], readonly: ['Take Over', 'Show Log'], released: ['Resume', 'Show'] }[n.kind];
+      void vscode.window.showInformationMessage(n.message, ...buttons).then((a) => {
+        if (a === 'Pause') void controller.pause();
+        else if (a === 'Resume') void controller.resume();
+        else if (a === 'Take Over') void controller.takeOver();
+        else if (a === 'Show') void vscode.commands.executeCommand('tangentNumbers.showTerms');
+        else if (a === 'Show Log') log.show();
+      });
+    }),
   );
 
   log.info(`storage: ${controller.root}${context.storageUri ? '' : ' (no folder open: global storage)'}`);
-  void controller.initialize(getSettings().resumeOnStartup).then((r) => {
-    if (r !== 'resumed') return;
-    const once = controller.onDidOpen((e) => {
-      once.dispose();
-      if (e.done >= e.target) return;
-      void vscode.window.showInformationMessage(`Resumed Tangent numbers at term ${e.done + 1} of ${e.target}`, 'Pause', 'Show').then((a) => {
-        if (a === 'Pause') void controller.pause();
-        else if (a === 'Show') void vscode.commands.executeCommand('tangentNumbers.showTerms');
-      });
-    });
-    context.subscriptions.push(once);
-  });
+  // A resumed job is announced through onDidNotice once its worker has opened the state.
+  void controller.initialize(getSettings().resumeOnStartup);
 
   return {
     get job() {

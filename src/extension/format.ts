@@ -32,3 +32,10 @@ export function formatBytes(bytes: number): string {
 export function percent(done: number, target: number): number {
   return target > 0 ? Math.min(100, Math.floor((100 * done) / target)) : 0;
 }
+
+/** Local date and time, "2026-11-25 14:03:07" (what a user compares with their clock). */
+export function formatLocalTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}

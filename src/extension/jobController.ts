@@ -6,11 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobState, JobView, JobWorkerEvent } from '../common/protocol';
-import { AsyncTermReader } from '../store';
-import { LOCK_FILE, isPidAlive } from '../store/lock';
+import { AsyncTermReader, inspectLock, type LockInfo, type LockStatus } from '../store';
+import { duration } from '../store/lock';
 import { JobRunner, type JobOutcome } from '../worker/runner';
 import { removeStaleTemps, writeFileAtomic } from './atomicFile';
 import { Disposable } from './disposable';
+import { formatLocalTime } from './format';
 import { SerialQueue } from './serialQueue';
 import { getSettings } from './settings';
 
@@ -25,6 +26,38 @@ interface JobIntent {
 
 type StartMode = 'continue' | 'extend' | 'restart';
 
+type HeldLock = Extract<LockStatus, { kind: 'held' }>;
+
+/** Why a job worker was started: decides what the user is told once it has opened the state. */
+interface RunStart {
+  origin: 'startup' | 'command' | 'afterOther' | 'takeOver';
+  /** The other writer this window waited for, if any. */
+  holder?: LockInfo;
+}
+
+/** Something the user should hear about (extension.ts turns it into a notification with its buttons). */
+export interface JobNotice {
+  /** resumed / tookOver: the job runs here now (Pause, Show); readonly: another process writes it (Take Over,
+   *  Show Log); released: its writer is gone but the job stays as the user left it (Resume). */
+  kind: 'resumed' | 'tookOver' | 'readonly' | 'released';
+  message: string;
+}
+
+/** A read-only state that lasts this long is announced (a reload's new window waits ~1 s for the old one). */
+const READONLY_NOTICE_DELAY_MS = 2000;
+/** After a take-over that met the lock again, the next automatic attempt waits at least this long. */
+const TAKEOVER_RETRY_MS = 5000;
+
+/** "pid 12 on box" (+ " (this machine)"). */
+function holderName(h: LockInfo, thisHost?: boolean): string {
+  return `pid ${h.pid} on ${h.hostname}${thisHost ? ' (this machine)' : ''}`;
+}
+
+function sinceText(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? `since ${formatLocalTime(t)}` : 'since an unknown time';
+}
+
 const EMPTY_VIEW: JobView = { state: 'none', done: 0, target: 0, termsPerSecond: 0, etaSeconds: null, elapsedMs: 0, lastCheckpointAt: null, bytesStored: 0 };
 
 export class JobController extends Disposable {
@@ -37,6 +70,18 @@ export class JobController extends Disposable {
    *  reader may open that meanwhile. Resolved by the job's 'opened' event or its end. */
   private readerGate: { promise: Promise<void>; open: () => void } | undefined;
   private readonlyPoll: NodeJS.Timeout | undefined;
+  /** Bumped whenever the read-only poll starts or stops: a tick of an older poll does nothing. */
+  private pollEpoch = 0;
+  /** The other writer as last seen by the read-only poll. */
+  private holder: LockInfo | undefined;
+  private readonlySince = 0;
+  private readonlyNotified = false;
+  private lastAutoTakeoverAt = 0;
+  /** The current run intent was asked for in this window (a command), not inherited from a stored job at
+   *  start-up: only then does a take-over ignore tangentNumbers.resumeOnStartup. */
+  private explicitRun = false;
+  /** Why the current runner was started. */
+  private runStart: RunStart = { origin: 'command' };
   /** Every change of the job (start, resume, pause, cancel, take-over, retry) runs here, one at a time, and
    *  reads the state when it runs: a double click or two racing commands cannot start two workers. */
   private readonly queue = new SerialQueue();
@@ -57,6 +102,9 @@ export class JobController extends Disposable {
   private readonly resetEmitter = this.register(new vscode.EventEmitter<void>());
   /** Fires when the stored terms are being replaced (start over). */
   readonly onDidReset = this.resetEmitter.event;
+  private readonly noticeEmitter = this.register(new vscode.EventEmitter<JobNotice>());
+  /** Fires with what the user should be told: a resume or take-over, a read-only state, a writer that is gone. */
+  readonly onDidNotice = this.noticeEmitter.event;
 
   readonly root: string;
   readonly stateDir: string;
@@ -89,6 +137,7 @@ export class JobController extends Disposable {
       // The temporary file of versions that wrote job.json through one fixed name.
       await fs.promises.rm(`${this.intentFile}.tmp`, { force: true }).catch(() => undefined);
       this.intent = await this.readIntent();
+      this.explicitRun = false;
       if (!this.intent) return 'idle';
       const done = await this.storedCount();
       // A start over not yet carried out is unfinished whatever the old state holds.
@@ -96,9 +145,18 @@ export class JobController extends Disposable {
       const state: JobState = !unfinished ? 'done' : this.intent.intent === 'run' ? 'paused' : this.intent.intent;
       this.update({ ...EMPTY_VIEW, state, done, target: this.intent.target });
       if (this.intent.intent === 'run' && unfinished && resumeOnStartup) {
+        // A stale lock (a machine that died, a container that is gone) is taken over by the job itself.
         this.log.info(`found an unfinished job (${done} of ${this.intent.target} terms); resuming`);
-        await this.startRunner(this.intent);
+        await this.startRunner(this.intent, { origin: 'startup' });
         return 'resumed';
+      }
+      if (unfinished) {
+        // Not resumed here, but another process may be writing it right now: then show that, not "paused".
+        const status = await inspectLock(this.stateDir).catch(() => undefined);
+        if (status?.kind === 'held') {
+          this.log.info(`read-only: ${this.heldLine(status)}`);
+          this.enterReadonly(this.heldMessage(status), status.holder);
+        }
       }
       return 'idle';
     }).then((r) => r ?? 'idle');
@@ -125,12 +183,19 @@ export class JobController extends Disposable {
       }
       const intent: JobIntent = { target, intent: 'run', startOver: mode === 'restart' };
       await this.saveIntent(intent);
-      await this.startRunner(intent);
+      this.explicitRun = true;
+      await this.startRunner(intent, { origin: 'command' });
     });
   }
 
   pause(): Promise<void> {
     return this.enqueue('pause the job', async () => {
+      if (this.view.state === 'readonly' && this.intent) {
+        // Another process writes it: this window only stops meaning to take it over when that one lets go.
+        await this.saveIntentOrWarn({ ...this.intent, intent: 'paused' }, 'the pause');
+        this.log.info('paused: this window will not take the job over when the other writer lets go');
+        return;
+      }
       const runner = this.runner;
       if (!runner?.running || !this.intent) return;
       await this.saveIntentOrWarn({ ...this.intent, intent: 'paused' }, 'the pause');
@@ -156,9 +221,44 @@ export class JobController extends Disposable {
       if (runner?.running) {
         runner.cancel();
         await runner.outcome;
+      } else if (this.view.state === 'readonly') {
+        this.log.info('cancelled: this window will not take the job over when the other writer lets go');
       } else {
         this.update({ ...this.view, state: 'cancelled' });
       }
+    });
+  }
+
+  /**
+   * Take Over (command and notification button): when the other writer's lease has expired (or it let go),
+   * this window runs the job; while it is alive, says so and when its lease expires, and does nothing.
+   */
+  takeOver(): Promise<void> {
+    return this.enqueue('take the job over', async () => {
+      if (this.view.state !== 'readonly' || this.runner?.running || !this.intent) {
+        const here = this.runner?.running ? 'this window is writing it' : `it is ${this.view.state === 'none' ? 'not started' : this.view.state} here`;
+        void vscode.window.showInformationMessage(`Tangent Numbers: no other process holds this job; there is nothing to take over (${here}).`);
+        return;
+      }
+      const status = await inspectLock(this.stateDir);
+      if (status.kind === 'held') {
+        this.showHolder(status);
+        const h = status.holder;
+        const auto = this.takesOverByItself() ? '; this window then takes the job over by itself' : '';
+        const text =
+          `${holderName(h, status.thisHost)} is alive and writing this job: its last heartbeat was ${duration(status.heartbeatAgeMs)} ago, ` +
+          `and its lease expires in ${duration(status.leaseExpiresInMs)} unless it renews it. Take Over is possible once the lease has expired${auto}.`;
+        this.log.info(`take over refused: ${text}`);
+        void vscode.window.showInformationMessage(`Tangent Numbers: ${text}`);
+        return;
+      }
+      const holder = (status.kind === 'stale' ? status.holder : null) ?? this.holder;
+      this.stopReadonlyPoll();
+      const intent: JobIntent = { ...this.intent, intent: 'run' };
+      await this.saveIntent(intent);
+      this.explicitRun = true;
+      this.log.info(`taking the job over as asked${holder ? ` from ${holderName(holder)}` : ''} (${status.kind === 'stale' ? `stale: ${status.why}` : 'its lock is free'})`);
+      await this.startRunner(intent, { origin: 'takeOver', holder });
     });
   }
 
@@ -210,13 +310,14 @@ export class JobController extends Disposable {
     if (this.runner?.running || !this.intent) return;
     const intent: JobIntent = { ...this.intent, intent: 'run' };
     await this.saveIntent(intent);
+    this.explicitRun = true;
     // Another process writes the job: the read-only poll takes it over when that one lets go.
     if (this.view.state === 'readonly') return;
-    await this.startRunner(intent);
+    await this.startRunner(intent, { origin: 'command' });
   }
 
   /** Starts a job worker for `intent`, always with the intent's target. Only from inside the queue. */
-  private async startRunner(intent: JobIntent): Promise<void> {
+  private async startRunner(intent: JobIntent, start: RunStart): Promise<void> {
     if (this.isDisposed) return;
     const startOver = intent.startOver === true;
     if (startOver) await this.beginStartOver();
@@ -238,6 +339,7 @@ export class JobController extends Disposable {
       throw e;
     }
     this.runner = runner;
+    this.runStart = start;
     this.stopReadonlyPoll();
     this.update({ ...this.view, state: 'running', target: intent.target, message: undefined });
     runner.onEvent((e) => this.onWorkerEvent(runner, e));
@@ -285,6 +387,7 @@ export class JobController extends Disposable {
         }
         this.update({ ...this.view, done: e.done, target: e.target });
         this.openEmitter.fire({ done: e.done, target: e.target, snapshot: e.snapshot });
+        this.announceOpen(e.done, e.target, e.recoveries.find((r) => r.startsWith('took over ')));
         break;
       }
       case 'log':
@@ -322,29 +425,98 @@ export class JobController extends Disposable {
     }
     if (o.code === 'LOCKED') {
       this.log.warn(`read-only: ${o.message}`);
-      this.update({ ...this.view, state: 'readonly', message: `Another window or process is computing this job; shown read-only here. (${o.message})` });
-      this.startReadonlyPoll();
+      // The poll's first look (at once) replaces this with who holds the job, since when, and its heartbeat.
+      this.enterReadonly(`Another window or process is computing this job; shown read-only here. (${o.message})`, undefined);
       return;
     }
     this.log.error(`${o.code}: ${o.message}`);
     this.fail(o.message);
   }
 
-  /** While another window writes, follow its progress from the log; when it lets go of the state (finished,
-   *  stopped or died), show the job as done, or take it over if this window was asked to run it. */
+  /** Shows the job read-only (another process holds its lock) and follows that writer until it lets go. */
+  private enterReadonly(message: string, holder: LockInfo | undefined): void {
+    if (this.view.state !== 'readonly') {
+      this.readonlySince = Date.now();
+      this.readonlyNotified = false;
+    }
+    this.holder = holder;
+    this.update({ ...this.view, state: 'readonly', message, termsPerSecond: 0, etaSeconds: null });
+    this.startReadonlyPoll();
+  }
+
+  /** While another process writes, follow its progress from the log and its lock (every second, at once
+   *  first); when it lets go (released, or stale: its lease expired or its process is gone), decide in the
+   *  queue whether to take the job over, show it done, or leave it as the user left it. */
   private startReadonlyPoll(): void {
     this.stopReadonlyPoll();
-    this.readonlyPoll = setInterval(() => {
-      void this.storedCount().then(async (done) => {
-        if (this.view.state !== 'readonly' || !this.readonlyPoll) return;
-        this.followStored(done);
-        if (await this.lockHeldByAnother()) return;
-        if (this.view.state !== 'readonly' || !this.readonlyPoll) return;
-        this.stopReadonlyPoll();
-        // What to do now is decided in the queue, after any command the user gave meanwhile.
-        void this.enqueue('take the job over', () => this.afterOtherWriter());
+    const epoch = this.pollEpoch;
+    const live = () => epoch === this.pollEpoch && this.view.state === 'readonly' && !this.isDisposed;
+    let warned = false;
+    const tick = async (): Promise<void> => {
+      this.readonlyPoll = undefined;
+      if (!live()) return;
+      try {
+        this.followStored(await this.storedCount());
+        if (!live()) return;
+        // Never blocks the event loop: fs.promises only.
+        const status = await inspectLock(this.stateDir);
+        if (!live()) return;
+        if (status.kind === 'held') {
+          this.showHolder(status);
+        } else if (Date.now() - this.lastAutoTakeoverAt >= TAKEOVER_RETRY_MS) {
+          this.stopReadonlyPoll();
+          // What to do now is decided in the queue, after any command the user gave meanwhile.
+          void this.enqueue('take the job over', () => this.afterOtherWriter());
+          return;
+        }
+      } catch (e) {
+        if (!warned) this.log.warn(`read-only: could not inspect the lock: ${(e as Error).message}`);
+        warned = true;
+      }
+      if (live()) this.readonlyPoll = setTimeout(() => void tick(), 1000);
+    };
+    this.readonlyPoll = setTimeout(() => void tick(), 0);
+  }
+
+  private stopReadonlyPoll(): void {
+    this.pollEpoch++;
+    if (this.readonlyPoll) clearTimeout(this.readonlyPoll);
+    this.readonlyPoll = undefined;
+  }
+
+  /** The read-only view says who holds the job; a read-only state that lasts is announced once. */
+  private showHolder(status: HeldLock): void {
+    if (this.holder?.token !== status.holder.token) this.log.info(`read-only: ${this.heldLine(status)}`);
+    this.holder = status.holder;
+    const message = this.heldMessage(status);
+    if (message !== this.view.message) this.update({ ...this.view, message });
+    if (!this.readonlyNotified && Date.now() - this.readonlySince >= READONLY_NOTICE_DELAY_MS) {
+      this.readonlyNotified = true;
+      const h = status.holder;
+      this.noticeEmitter.fire({
+        kind: 'readonly',
+        message: `Tangent Numbers: ${holderName(h, status.thisHost)} is computing this job (${sinceText(status.since)}); it is shown read-only in this window.`,
       });
-    }, 1000);
+    }
+  }
+
+  private heldLine(s: HeldLock): string {
+    return `${holderName(s.holder, s.thisHost)} holds the lock ${sinceText(s.since)} (last heartbeat ${duration(s.heartbeatAgeMs)} ago, lease expires in ${duration(s.leaseExpiresInMs)} unless renewed)`;
+  }
+
+  /** JobView.message while read-only: who, since when, its heartbeat, and what happens when it stops. */
+  private heldMessage(s: HeldLock): string {
+    const then = this.takesOverByItself() ? 'then this window takes the job over by itself' : 'then Take Over Job can take it over';
+    return (
+      `Read-only here: ${holderName(s.holder, s.thisHost)} is computing this job (${sinceText(s.since)}; last heartbeat ${duration(s.heartbeatAgeMs)} ago). ` +
+      `Its lease expires in ${duration(s.leaseExpiresInMs)} unless it renews it; ${then}.`
+    );
+  }
+
+  /** Whether this window runs the job when its other writer lets go: the user wants it run, and either asked
+   *  for that here or lets a stored job resume by itself (tangentNumbers.resumeOnStartup). */
+  private takesOverByItself(): boolean {
+    return this.intent?.intent === 'run' && (this.explicitRun || getSettings().resumeOnStartup);
   }
 
   private followStored(done: number): void {
@@ -354,37 +526,59 @@ export class JobController extends Disposable {
     if (done >= from) this.commitEmitter.fire({ from, to: done });
   }
 
-  /** The other writer has let go of the state. Only from inside the queue. */
+  /** The lock looked free or stale to the poll. Only from inside the queue. */
   private async afterOtherWriter(): Promise<void> {
     if (this.view.state !== 'readonly' || this.runner?.running) return;
+    // Looked at again here: a command queued meanwhile, or another window, may have changed it.
+    const status = await inspectLock(this.stateDir);
+    if (status.kind === 'held') {
+      this.showHolder(status);
+      this.startReadonlyPoll();
+      return;
+    }
+    const holder = (status.kind === 'stale' ? status.holder : null) ?? this.holder;
+    const gone =
+      status.kind === 'stale'
+        ? `${holder ? holderName(holder) : 'its writer'}: ${status.why}; last alive ${duration(Date.now() - status.lastAliveAt)} ago`
+        : `${holder ? holderName(holder) : 'its writer'} released the lock`;
     const done = await this.storedCount();
     this.followStored(done);
     if (this.intent?.startOver !== true && done >= this.view.target) {
       this.log.info(`the other writer finished the job (${done} terms)`);
       this.update({ ...this.view, state: 'done', message: undefined, termsPerSecond: 0, etaSeconds: 0 });
-    } else if (this.intent?.intent === 'run') {
-      this.log.info(`the other writer stopped at term ${done}; taking the job over`);
-      await this.startRunner(this.intent);
+    } else if (this.intent && this.takesOverByItself()) {
+      this.log.info(`the other writer stopped at term ${done}; taking the job over (${gone})`);
+      this.lastAutoTakeoverAt = Date.now();
+      await this.startRunner(this.intent, { origin: 'afterOther', holder });
     } else {
-      this.update({ ...this.view, state: this.intent?.intent === 'cancelled' ? 'cancelled' : 'paused', message: undefined });
+      const state: JobState = this.intent?.intent === 'cancelled' ? 'cancelled' : 'paused';
+      const why = this.intent?.intent === 'run' ? 'tangentNumbers.resumeOnStartup is off' : `it was ${state} here`;
+      this.log.info(`the other writer stopped at term ${done} (${gone}); the job stays ${state} (${why})`);
+      this.update({ ...this.view, state, message: undefined });
+      if (status.kind === 'stale') {
+        this.noticeEmitter.fire({
+          kind: 'released',
+          message: `Tangent Numbers: the job's writer is gone (${gone}). It stays ${state} at term ${done} of ${this.view.target} (${why}).`,
+        });
+      }
     }
   }
 
-  /** True while LOCK names a live process or another machine (a stale lock is taken over by the next writer,
-   *  which also judges a half-written one). */
-  private async lockHeldByAnother(): Promise<boolean> {
-    try {
-      const lock = JSON.parse(await fs.promises.readFile(path.join(this.stateDir, LOCK_FILE), 'utf8')) as { pid?: unknown; hostname?: unknown };
-      if (typeof lock.hostname === 'string' && lock.hostname !== os.hostname()) return true;
-      return typeof lock.pid === 'number' && isPidAlive(lock.pid);
-    } catch (e) {
-      return !((e as NodeJS.ErrnoException).code === 'ENOENT' || e instanceof SyntaxError);
+  /** Once a job has opened the state: tells the user when it took the job over, or resumed it by itself. */
+  private announceOpen(done: number, target: number, tookOver: string | undefined): void {
+    const at = done < target ? `resuming at term ${done + 1} of ${target}` : `all ${target} terms were stored`;
+    const { origin, holder } = this.runStart;
+    if (tookOver) {
+      // takeoverLine(): "took over stale lock of pid P on H (why; last alive X ago)"; hostnames have no spaces.
+      const m = /^took over stale lock of pid (\d+) on (\S+) \((.*); last alive (.+) ago\)$/.exec(tookOver);
+      const from = m ? `from pid ${m[1]} on ${m[2]} (last alive ${m[4]} ago)` : `(${tookOver})`;
+      this.log.info(`took over the job ${from}; ${at}`);
+      this.noticeEmitter.fire({ kind: 'tookOver', message: `Tangent Numbers: took over the job ${from}; ${at}.` });
+      return;
     }
-  }
-
-  private stopReadonlyPoll(): void {
-    if (this.readonlyPoll) clearInterval(this.readonlyPoll);
-    this.readonlyPoll = undefined;
+    if (done >= target || origin === 'command') return;
+    const after = origin !== 'startup' && holder ? ` after ${holderName(holder)} let go of the job` : '';
+    this.noticeEmitter.fire({ kind: 'resumed', message: `Resumed Tangent numbers at term ${done + 1} of ${target}${after}` });
   }
 
   private async storedCount(): Promise<number> {

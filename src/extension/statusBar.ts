@@ -53,7 +53,7 @@ export class JobStatusBar extends Disposable {
     this.item.accessibilityInformation = { label: spoken, role: 'button' };
     this.item.backgroundColor = v.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**Tangent numbers** — ${v.state}\n\n`);
+    tip.appendMarkdown(`**Tangent numbers** — ${v.state === 'readonly' ? 'read-only' : v.state}\n\n`);
     tip.appendMarkdown(`${v.done} of ${v.target} terms (${pct}%)\n\n`);
     if (v.state === 'running') {
       tip.appendMarkdown(`Rate: ${v.termsPerSecond.toFixed(1)} terms/s · ETA ${formatDuration(v.etaSeconds)}\n\n`);
@@ -62,6 +62,8 @@ export class JobStatusBar extends Disposable {
     if (v.lastCheckpointAt !== null) tip.appendMarkdown(`Last checkpoint: ${formatDuration((Date.now() - v.lastCheckpointAt) / 1000)} ago\n\n`);
     if (v.bytesStored > 0) tip.appendMarkdown(`Stored: ${formatBytes(v.bytesStored)}\n\n`);
     if (v.message) tip.appendText(v.message);
+    // Read-only: the message says who holds the job; the way out is a command.
+    if (v.state === 'readonly') tip.appendMarkdown('\n\nCommand: **Tangent Numbers: Take Over Job**.');
     tip.appendMarkdown('\n\nClick to show the terms.');
     this.item.tooltip = tip;
     this.item.show();

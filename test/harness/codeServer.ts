@@ -673,6 +673,56 @@ export class VSCodeSession {
     return pids;
   }
 
+  /** The machine dies: SIGKILLs code-server and every process under it at once (its process group, then any
+   *  descendant that left it), so nothing gets to deactivate, flush or release anything; waits until they are
+   *  gone, and closes the browser (whose window would otherwise reconnect to the next server on this port).
+   *  Returns the pids killed. Afterwards stop() only cleans up; startAgain() brings up a new session on the
+   *  same storage. */
+  async killServer(): Promise<number[]> {
+    const server = this.server;
+    if (!server?.pid || server.exitCode !== null || server.signalCode !== null) {
+      throw this.decorate(new Error('killServer: code-server is not running'));
+    }
+    const pids = [server.pid, ...descendants(server.pid)];
+    signalGroup(server, 'SIGKILL');
+    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    await withTimeout(this.serverExit!, 10_000, 'code-server to exit after SIGKILL');
+    const until = Date.now() + 10_000;
+    // Reparented descendants are reaped by init: until then they linger as zombies, which count as gone.
+    while (pids.some((p) => isAlive(p) && !isZombie(p))) {
+      if (Date.now() > until) throw this.decorate(new Error(`killServer: pids ${pids.filter(isAlive).join(', ')} still run 10 s after SIGKILL`));
+      await delay(50);
+    }
+    await withTimeout((this.browser ?? this.context)?.close() ?? Promise.resolve(), 15_000, 'the browser to close').catch(() => undefined);
+    return pids;
+  }
+
+  /** A new session on the same port, folder, extension and user-data/extensions directories as this one, so
+   *  the extension gets the same storageUri (its workspace storage hash includes host:port): VS Code coming
+   *  back after killServer() or stop(). A fresh browser, as after a reboot. The caller stops both sessions. */
+  async startAgain(overrides: Partial<SessionOptions> = {}): Promise<VSCodeSession> {
+    if (this.server && this.server.exitCode === null && this.server.signalCode === null) {
+      throw new Error('startAgain: this session still runs; killServer() or stop() it first');
+    }
+    for (const [name, dir] of [['userDataDir', this.userDataDir], ['extensionsDir', this.extensionsDir]] as const) {
+      const rel = path.relative(this.workDir, dir);
+      if (!rel.startsWith('..') && !path.isAbsolute(rel)) {
+        throw new Error(`startAgain: ${name} lies in this session's temp dir, which stop() removes; pass ${name} to start()`);
+      }
+    }
+    return VSCodeSession.start({
+      ...this.opts,
+      workspace: this.payload.workspace,
+      extensionDevelopmentPath: this.payload.extensionDevelopmentPath,
+      extensionTestsPath: this.payload.extensionTestsPath,
+      port: this.port,
+      userDataDir: this.userDataDir,
+      extensionsDir: this.extensionsDir,
+      label: `${this.label}-again`,
+      ...overrides,
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------
   // files
 
@@ -850,6 +900,15 @@ function descendants(root: number): number[] {
 
 function isAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true; // gone
+  }
 }
 
 function readCmdline(pid: number): string {

@@ -6,6 +6,7 @@
 // Needs `npm run install:vscode` once and `npm run build && npm run build:tests`.
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,6 +46,8 @@ const metrics: Record<string, unknown> = {};
 describe('Tangent Numbers extension in VS Code (code-server)', function () {
   this.timeout(240_000);
   let session: VSCodeSession | undefined;
+  /** Sessions a test killed and replaced (startAgain): stopped after it, for their logs and temp dirs. */
+  const retired: VSCodeSession[] = [];
   let extraPage: Page | undefined;
   const tempDirs: string[] = [];
   const children: ChildProcess[] = [];
@@ -102,6 +105,7 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
     for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await session?.stop();
     session = undefined;
+    for (const r of retired.splice(0)) await r.stop();
     for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 
@@ -214,7 +218,8 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
     const since = extensionLogLines(s).length;
     const t0 = Date.now();
     await s.reloadWindow();
-    const note = await s.waitForNotification(/Resumed Tangent numbers at term \d+ of 4000/, 60_000);
+    // If the old host ended without releasing its lock, the new one took it over and says so instead.
+    const note = await s.waitForNotification(/(?:Resumed Tangent numbers|took over the job from pid \d+ on \S+ \(last alive [^)]+\); resuming) at term \d+ of 4000/, 60_000);
     const resumedAt = Number(/at term (\d+) of/.exec(note)![1]);
     const resumeMs = Date.now() - t0;
     assert.ok(resumedAt > 1, `resumed at term ${resumedAt}: it restarted`);
@@ -362,6 +367,156 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
     assert.equal(final.count, 4000);
     assert.equal(final.sha256, referenceBfileHash(4000).sha256, 'b-file sha256 against PARI/GP (N = 4000)');
     metrics.takeOver = { storedWhenOtherWriterDied: stored, resumedAtTerm: at };
+  });
+
+  describe('a writer that is gone (another host, a dead machine): leases, read-only, take-over', function () {
+    const LOCK_LEASE_MS = 30_000;
+    /** Local "YYYY-MM-DD HH:MM:SS", as the extension shows times (this process has the server's time zone). */
+    const localTime = (ms: number) => {
+      const d = new Date(ms);
+      const p = (n: number) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    };
+
+    /** A session whose user-data and extensions dirs outlive it, so that startAgain() finds the same storage. */
+    async function startRestartable(label: string): Promise<VSCodeSession> {
+      return start(label, { userDataDir: tempDir('tangent-ud-'), extensionsDir: tempDir('tangent-exts-'), settings: { 'tangentNumbers.checkpointIntervalSeconds': 1 } });
+    }
+
+    /** Runs a job of `count` terms until it has stored `minTerms` and a checkpoint, then kills all of VS Code. */
+    async function computeThenKillServer(s: VSCodeSession, count: number, minTerms: number): Promise<{ dir: string; stored: number; killed: number[] }> {
+      await waitForActivation(s);
+      await computeViaPalette(s, count);
+      const dir = stateDirOf(s);
+      await poll(async () => ((await storedCount(dir)) >= minTerms && latestSnapshot(dir) !== null ? true : undefined),
+        `${minTerms} stored terms and a checkpoint`, 90_000, 20);
+      const killed = await s.killServer();
+      retired.push(s);
+      session = undefined;
+      // What the dead machine left: the terms every later start has to keep.
+      const stored = await storedCount(dir);
+      assert.ok(stored >= minTerms && stored < count, `${stored} terms stored at the kill`);
+      return { dir, stored, killed };
+    }
+
+    /** Rewrites the dead writer's LOCK (same JSON format) to name another writer, and sets its heartbeat (mtime). */
+    function rewriteLock(dir: string, changes: Record<string, unknown>, heartbeatMs: number): Record<string, unknown> {
+      const file = path.join(dir, 'LOCK');
+      const lock = { ...(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>), ...changes };
+      fs.writeFileSync(file, JSON.stringify(lock) + '\n');
+      fs.utimesSync(file, heartbeatMs / 1000, heartbeatMs / 1000);
+      return lock;
+    }
+
+    it('the machine dies mid-job; its LOCK names a host that is gone with a heartbeat an hour old: the next start takes the job over by itself and finishes it', async function () {
+      const s1 = await startRestartable('machine-dies');
+      const { dir, stored, killed } = await computeThenKillServer(s1, 4000, 400);
+      const dead = JSON.parse(fs.readFileSync(path.join(dir, 'LOCK'), 'utf8')) as { pid: number; hostname: string; token: string };
+      assert.equal(dead.hostname, os.hostname());
+      assert.ok(killed.includes(dead.pid), `the LOCK's holder (pid ${dead.pid}) was among the processes killed (${killed.join(', ')})`);
+      // As if the job had run in a dev container that is gone now: another host, its last heartbeat an hour ago.
+      rewriteLock(dir, { hostname: 'gone-devcontainer-7f3a', pid: 4242 }, Date.now() - 3600_000);
+
+      const since = extensionLogLines(s1).length;
+      const t0 = Date.now();
+      const s2 = await s1.startAgain({ label: 'machine-dies-again' });
+      session = s2;
+      assert.equal(stateDirOf(s2), dir, 'the same storageUri after the restart');
+      // No click: the window resumes the job, whose own StateDir.open takes the stale lock over.
+      const note = await s2.waitForNotification(/^Tangent Numbers: took over the job from pid 4242 on gone-devcontainer-7f3a \(last alive 1 h ago\); resuming at term \d+ of 4000\.$/, 60_000);
+      const tookOverMs = Date.now() - t0;
+      const resumedAt = Number(/resuming at term (\d+) of/.exec(note)![1]);
+      assert.equal(resumedAt, stored + 1, `the ${stored} stored terms are kept and not recomputed`);
+      await waitForExtensionLog(s2, /\[warning\] recovery: took over stale lock of pid 4242 on gone-devcontainer-7f3a \(no heartbeat for 1 h \(lease 30 s\); last alive 1 h ago\)$/, 10_000, since);
+      await waitForExtensionLog(s2, new RegExp(`\\[info\\] took over the job from pid 4242 on gone-devcontainer-7f3a \\(last alive 1 h ago\\); resuming at term ${resumedAt} of 4000$`), 10_000, since);
+      await waitForStatus(s2, /^T 4000 · done$/, 180_000);
+      const lines = extensionLogLines(s2).slice(since);
+      assert.deepEqual(lines.filter((l) => /read-only|LOCKED/.test(l)), [], 'never read-only: the stale lock was taken over at once');
+      assert.equal(lines.filter((l) => /opened .* \(write\)/.test(l)).length, 1, 'one writer');
+      const final = storedBfileHash(dir);
+      assert.equal(final.count, 4000);
+      assert.equal(final.sha256, referenceBfileHash(4000).sha256, 'b-file sha256 against PARI/GP (N = 4000)');
+      metrics.machineDies = { storedAtKill: stored, resumedAtTerm: resumedAt, restartToTookOverNotificationMs: tookOverMs };
+    });
+
+    it('a live writer on another host: read-only with who and since; Take Over refuses while its heartbeat goes on; once it stops, the window takes over by itself after the lease and finishes', async function () {
+      const N = 2000;
+      const s1 = await startRestartable('live-other-host');
+      const { dir, stored } = await computeThenKillServer(s1, N, 300);
+      const lockFile = path.join(dir, 'LOCK');
+      // A writer on an SSH host that is alive: its heartbeat (the LOCK's mtime) is renewed every second.
+      const startedAt = Date.now() - 5 * 60_000;
+      const token = crypto.randomBytes(16).toString('hex');
+      rewriteLock(dir, { hostname: 'live-ssh-host-2b9c', pid: 31337, startedAt: new Date(startedAt).toISOString(), token }, Date.now());
+      const beat = () => {
+        const now = Date.now() / 1000;
+        fs.utimesSync(lockFile, now, now);
+      };
+      let heartbeat: NodeJS.Timeout | undefined = setInterval(beat, 1000);
+      try {
+        const since = extensionLogLines(s1).length;
+        const s2 = await s1.startAgain({ label: 'live-other-host-again' });
+        session = s2;
+        const holder = 'pid 31337 on live-ssh-host-2b9c';
+        const ro = await waitForStatus(s2, new RegExp(`^T ${stored}/${N} · \\d+%$`), 60_000);
+        const item = s2.page.locator(`.statusbar-item[id="${STATUS_ITEM_ID}"]`).first();
+        assert.equal(await item.locator('.codicon-lock').count(), 1, `read-only shows the lock icon (${ro.text})`);
+        await waitForExtensionLog(s2, /\[warning\] read-only: another process \(pid 31337 on live-ssh-host-2b9c\) is writing /, 10_000, since);
+        await waitForExtensionLog(s2, new RegExp(`\\[info\\] read-only: ${holder} holds the lock since ${localTime(startedAt)} \\(last heartbeat `), 10_000, since);
+
+        // A notification says so (info toasts hide after ~15 s: answered first) and offers Take Over, which
+        // explains while the holder is alive, and leaves everything as it is.
+        await s2.waitForNotification(new RegExp(`^Tangent Numbers: ${holder} is computing this job \\(since ${localTime(startedAt)}\\); it is shown read-only in this window\\.$`), 15_000);
+        await s2.clickNotificationButton(/is computing this job/, 'Take Over');
+        await s2.waitForNotification(new RegExp(`^Tangent Numbers: ${holder} is alive and writing this job: its last heartbeat was \\d+(\\.\\d)? s ago, ` +
+          'and its lease expires in \\d+(\\.\\d)? s unless it renews it\\. Take Over is possible once the lease has expired; this window then takes the job over by itself\\.$'), 15_000);
+        const who = new RegExp(`Read-only here: ${holder} is computing this job \\(since ${localTime(startedAt)}; last heartbeat \\d+(\\.\\d)? s ago\\)\\. ` +
+          'Its lease expires in \\d+(\\.\\d)? s unless it renews it; then this window takes the job over by itself\\.');
+        // The status bar tooltip says who holds the job, since when, and its last heartbeat.
+        await poll(async () => {
+          await s2.page.mouse.move(0, 0);
+          await item.hover();
+          const hover = s2.page.locator('.workbench-hover, .monaco-hover').filter({ hasText: 'Tangent numbers' }).first();
+          await hover.waitFor({ state: 'visible', timeout: 5_000 });
+          const tip = await hover.innerText();
+          return /Tangent numbers — read-only/.test(tip) && who.test(tip.replace(/\s+/g, ' ')) && /Take Over Job/.test(tip) ? tip : undefined;
+        }, 'the tooltip to name the holder', 20_000, 500);
+        const labels = await paletteLabels(s2, 'Tangent Numbers:', /Take Over Job/);
+        assert.ok(labels.includes('Tangent Numbers: Take Over Job') && !labels.includes('Tangent Numbers: Resume'), `palette while read-only: ${labels.join(' | ')}`);
+        // ... and the view's message.
+        await s2.runCommand('Tangent Numbers: Show Terms');
+        const viewMessage = s2.webviewFrame('Terms').locator('#job-message');
+        await poll(async () => who.test(((await viewMessage.innerText({ timeout: 2_000 }).catch(() => '')) || '').replace(/\s+/g, ' ')),
+          'the view\'s message to name the holder', 20_000, 200);
+
+        // The command (shown in the palette only while read-only) refuses the same way.
+        await s2.runCommand('Tangent Numbers: Take Over Job');
+        await poll(() => extensionLogLines(s2).slice(since).filter((l) => /take over refused: pid 31337 on live-ssh-host-2b9c is alive/.test(l)).length >= 2 || undefined,
+          'the command to be refused too', 10_000, 100);
+        assert.equal((JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { token: string }).token, token, 'the live holder\'s LOCK is untouched');
+        assert.equal(await storedCount(dir), stored, 'nothing was written while another host holds the lock');
+        assert.equal(await item.locator('.codicon-lock').count(), 1, 'still read-only');
+
+        // The other host goes silent: after its lease the window takes the job over by itself.
+        clearInterval(heartbeat);
+        heartbeat = undefined;
+        const lastBeat = fs.statSync(lockFile).mtimeMs;
+        const note = await s2.waitForNotification(
+          new RegExp(`^Tangent Numbers: took over the job from ${holder} \\(last alive \\d+ s ago\\); resuming at term ${stored + 1} of ${N}\\.$`), LOCK_LEASE_MS + 30_000);
+        const tookOverAfterMs = Date.now() - lastBeat;
+        assert.ok(tookOverAfterMs >= LOCK_LEASE_MS, `taken over ${tookOverAfterMs} ms after the last heartbeat, before the ${LOCK_LEASE_MS} ms lease ran out`);
+        assert.ok(tookOverAfterMs <= LOCK_LEASE_MS + 8_000, `taken over only ${tookOverAfterMs} ms after the last heartbeat (lease ${LOCK_LEASE_MS} ms)`);
+        await waitForExtensionLog(s2, new RegExp(`the other writer stopped at term ${stored}; taking the job over \\(${holder}: no heartbeat for \\d+ s \\(lease 30 s\\); last alive \\d+ s ago\\)`), 10_000, since);
+        await waitForExtensionLog(s2, /\[warning\] recovery: took over stale lock of pid 31337 on live-ssh-host-2b9c \(no heartbeat for \d+ s \(lease 30 s\); last alive \d+ s ago\)$/, 10_000, since);
+        await waitForStatus(s2, new RegExp(`^T ${N} · done$`), 120_000);
+        const final = storedBfileHash(dir);
+        assert.equal(final.count, N);
+        assert.equal(final.sha256, referenceBfileHash(N).sha256, `b-file sha256 against PARI/GP (N = ${N})`);
+        metrics.liveOtherHost = { storedAtKill: stored, tookOverAfterLastHeartbeatMs: tookOverAfterMs, notification: note };
+      } finally {
+        if (heartbeat) clearInterval(heartbeat);
+      }
+    });
   });
 
   describe('one operation at a time (the controller\'s queue)', function () {
@@ -629,7 +784,9 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
       assert.ok(chain.length > 0, `the snapshot holds no block continuing term ${stored + 1}: ${JSON.stringify(snap)}`);
 
       await s.waitForExtensionHost({ exclude: killed, timeoutMs: 30_000 });
-      const note = await s.waitForNotification(/Resumed Tangent numbers at term \d+ of 4000/, 60_000);
+      // The killed host's lock is stale (its process has ended): the new host's job takes it over and says so.
+      const note = await s.waitForNotification(/^Tangent Numbers: took over the job from pid \d+ on \S+ \(last alive [^)]+ ago\); resuming at term \d+ of 4000\.$/, 60_000);
+      assert.ok(killed.includes(Number(/from pid (\d+)/.exec(note)![1])), `the lock taken over was the killed host's (${killed.join(', ')}): ${note}`);
       const resumedAt = Number(/at term (\d+) of/.exec(note)![1]);
       const restartMs = Date.now() - killedAt;
       assert.equal(resumedAt, stored + 1, `the stored terms 1..${stored} are kept and not recomputed`);
