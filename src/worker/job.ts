@@ -376,8 +376,8 @@ class Job {
   /** Sets stored term n (damaged) and everything after it aside, never deleted; they are computed again. */
   private heal(n: number, reason: string): void {
     if (++this.heals > MAX_HEALS) throw new StoreError('CORRUPT', `stored term ${n} is damaged again after ${MAX_HEALS} repairs in this run (${reason}); the disk may be failing`, { term: n });
-    const aside = this.store!.healFrom(n, reason);
-    this.logLine('warn', `stored term ${n} is damaged (${reason}): it and the terms after it were set aside in ${aside.split(/[\\/]/).pop()} and are computed again`);
+    // The store reports what it set aside, and where (a recovery line).
+    this.store!.healFrom(n, /is damaged \((.*)\); terms 1\.\./.exec(reason)?.[1] ?? reason);
     this.damage = undefined;
   }
 

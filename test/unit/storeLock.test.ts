@@ -445,7 +445,7 @@ describe('store: writer lock', function () {
         sd.appendTerms(REF.slice(1, 2)); // within the lease: still ours
         await sleep(400);
         const e = expectStoreError(() => sd.appendTerms(REF.slice(2, 3)), 'LOCKED');
-        assert.match(e.message, /lapsed: its heartbeat was not renewed for 0\.[4-9] s \(lease 0\.4 s; renewal failed: cannot renew .*LOCK: EIO: i\/o error, futime\); stopped writing$/);
+        assert.match(e.message, /lapsed: its heartbeat was not renewed for 0\.[4-9] s \(lease 0\.4 s; renewal failed: the disk reported an I\/O error while trying to renew .*LOCK \(EIO\); .*\); stopped writing$/);
         assert.strictEqual(sd.count, 2);
       } finally {
         layerFs.futimesSync = real;
