@@ -390,6 +390,7 @@ async function main(): Promise<number> {
   const checkpoints = { count: 0, ms: 0, blockStateMs: 0, bytes: 0 };
   let interval: { ms: number; reason: string } | undefined;
   const restores: { restoreMs: number; firstTermMs: number }[] = [];
+  const warned = new Set<string>();
   const onEvent = (e: JobWorkerEvent) => {
     switch (e.type) {
       case 'checkpoint':
@@ -414,13 +415,17 @@ async function main(): Promise<number> {
             }
           });
         }
-        for (const r of e.recoveries) display.say(`recovered: ${r}`);
+        // The store's own repairs were said as they happened (warnings); the restore's notes come only here.
+        for (const r of e.recoveries) if (!warned.has(r)) display.say(`recovered: ${r}`);
         if (e.done >= e.target) display.say(`all ${e.target} terms are already computed`);
         else if (e.done > 0) display.say(`resuming at term ${e.done + 1} of ${e.target}`);
         else display.say(`computing ${e.target} terms`);
         break;
       case 'log':
-        if (e.level === 'warn') display.say(`warning: ${e.message}`);
+        if (e.level === 'warn') {
+          warned.add(e.message);
+          display.say(`warning: ${e.message}`);
+        }
         break;
       case 'progress':
         display.update(e.progress);

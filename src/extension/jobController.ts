@@ -85,6 +85,8 @@ export class JobController extends Disposable {
   /** Every change of the job (start, resume, pause, cancel, take-over, retry) runs here, one at a time, and
    *  reads the state when it runs: a double click or two racing commands cannot start two workers. */
   private readonly queue = new SerialQueue();
+  /** Warnings the running job has logged before its 'opened' event (its recoveries repeat them). */
+  private readonly warned = new Set<string>();
 
   private readonly changeEmitter = this.register(new vscode.EventEmitter<JobView>());
   /** Fires whenever the job's view changes (throttled by the worker to a few times a second). */
@@ -373,7 +375,9 @@ export class JobController extends Disposable {
     if (runner !== this.runner) return;
     switch (e.type) {
       case 'opened': {
-        for (const r of e.recoveries) this.log.warn(`recovery: ${r}`);
+        // The store's own repairs were logged as they happened; the restore's notes come only here.
+        for (const r of e.recoveries) if (!this.warned.has(r)) this.log.warn(`recovery: ${r}`);
+        this.warned.clear();
         const from = e.snapshot ? `snapshot generation ${e.snapshot.generation} at term ${e.snapshot.position}` : 'no snapshot';
         if (e.done > 0) this.log.info(`resumed at term ${e.done + 1} of ${e.target} (${from})`);
         else this.log.info(`started: ${e.target} terms`);
@@ -391,8 +395,10 @@ export class JobController extends Disposable {
         break;
       }
       case 'log':
-        if (e.level === 'warn') this.log.warn(e.message);
-        else this.log.info(e.message);
+        if (e.level === 'warn') {
+          this.warned.add(e.message);
+          this.log.warn(e.message);
+        } else this.log.info(e.message);
         break;
       case 'progress': {
         const p = e.progress;

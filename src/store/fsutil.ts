@@ -105,6 +105,17 @@ export function readFully(fd: number, buf: Uint8Array, offset: number, len: numb
   return done;
 }
 
+/** Closes `fd` if it is open, ignoring an error (it was closed already); returns null for the caller's field. */
+export function closeQuietly(fd: number | null): null {
+  if (fd === null) return null;
+  try {
+    fs.closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+  return null;
+}
+
 export function removeQuietly(file: string): void {
   try {
     fs.unlinkSync(file);

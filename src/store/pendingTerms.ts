@@ -13,7 +13,7 @@
 import * as path from 'path';
 import { crc32c } from './crc32';
 import { fs } from './fileLayer';
-import { atomicWriteFile, errnoCode, fsyncDir, io, ioError, quarantinePath, readFully, writevFully } from './fsutil';
+import { atomicWriteFile, closeQuietly, errnoCode, fsyncDir, io, ioError, quarantinePath, readFully, writevFully } from './fsutil';
 import { CURRENT_LOG_FORMAT, EncodedTerms, RECORD_MAGIC, RECORD_OVERHEAD, checkRecord, maxDigits, type NewTerm } from './termLog';
 
 export const PENDING_FILE = 'pending.log';
@@ -276,12 +276,6 @@ export class PendingTerms {
   }
 
   close(): void {
-    if (this.fd === null) return;
-    try {
-      fs.closeSync(this.fd);
-    } catch {
-      /* already closed */
-    }
-    this.fd = null;
+    this.fd = closeQuietly(this.fd);
   }
 }

@@ -10,7 +10,7 @@
 //   end: '-' still open (or killed), 'c' ended cleanly; checkpoint µs: the last measured cost of one checkpoint.
 import * as path from 'path';
 import { fs } from './fileLayer';
-import { atomicWriteFile, errnoCode, writeFully } from './fsutil';
+import { atomicWriteFile, closeQuietly, errnoCode, writeFully } from './fsutil';
 
 export const RUNS_FILE = 'RUNS';
 const LINE_BYTES = 48;
@@ -147,13 +147,7 @@ export class RunRecord {
   }
 
   close(): void {
-    if (this.fd === null) return;
-    try {
-      fs.closeSync(this.fd);
-    } catch {
-      /* already closed */
-    }
-    this.fd = null;
+    this.fd = closeQuietly(this.fd);
   }
 
   private write(): void {

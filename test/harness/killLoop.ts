@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { mulberry32 } from '../unit/testUtil';
 
 const REPO = path.resolve(__dirname, '../../..');
 const CLI = path.join(REPO, 'dist/cli.js');
@@ -38,18 +39,6 @@ export interface KillLoopResult {
   sha256?: string;
   /** Wall time of the whole loop (ms), the first uninterrupted run excluded. */
   loopMs: number;
-}
-
-/** Mulberry32: a small seeded generator, so that a loop's kill times can be repeated. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface RunEnd {
@@ -96,7 +85,7 @@ export async function killLoop(options: KillLoopOptions): Promise<KillLoopResult
       fs.rmSync(path.join(tmp, 'base'), { recursive: true, force: true });
       fs.rmSync(out, { force: true });
     }
-    const random = seededRandom(seed);
+    const random = mulberry32(seed);
     const state = path.join(tmp, 'state');
     const args = ['--count', String(count), '--state', state, '--out', out, ...extraArgs];
     const progress: number[] = [];

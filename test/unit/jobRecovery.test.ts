@@ -53,6 +53,21 @@ function flipMiddleDigit(dir: string): void {
   }
 }
 
+/** Terms 1..300 stored, and a checkpoint (job target 400) holding block 301..400 thirty terms in; returns the block to go on with. */
+async function storedWithBlockInProgress(tag: string): Promise<{ dir: string; block: ZetaBlock }> {
+  const dir = path.join(tmpDir(tag), 'state');
+  await run(dir, 300);
+  const block = ZetaBlock.start(301, 400, new PiCache());
+  for (let i = 0; i < 30; i++) block.step();
+  const store = StateDir.open(dir);
+  try {
+    writeCheckpoint(store, restoreEngine(store, 400).engine, 400, [{ from: 301, to: 400, state: block.serialize() }]);
+  } finally {
+    store.close();
+  }
+  return { dir, block };
+}
+
 describe('job recovery: a damaged log heals itself, pending terms are stored once', function () {
   this.timeout(300_000);
   after(() => roots.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
@@ -92,13 +107,9 @@ describe('job recovery: a damaged log heals itself, pending terms are stored onc
   });
 
   it('checkpoints append only new finished terms to pending.log; a resume rebuilds the block from it, exact', async () => {
-    const dir = path.join(tmpDir('pending'), 'state');
-    await run(dir, 300);
-    const block = ZetaBlock.start(301, 400, new PiCache());
+    const { dir, block } = await storedWithBlockInProgress('pending');
     const store = StateDir.open(dir);
     try {
-      for (let i = 0; i < 30; i++) block.step();
-      writeCheckpoint(store, restoreEngine(store, 400).engine, 400, [{ from: 301, to: 400, state: block.serialize() }]);
       const first = fs.statSync(path.join(dir, PENDING_FILE)).size;
       for (let i = 0; i < 10; i++) block.step();
       const s2 = writeCheckpoint(store, restoreEngine(store, 400).engine, 400, [{ from: 301, to: 400, state: block.serialize() }]);
@@ -118,16 +129,7 @@ describe('job recovery: a damaged log heals itself, pending terms are stored onc
   });
 
   it('a damaged pending.log is cut where the damage starts and set aside; its blocks are recomputed, the job ends exact', async () => {
-    const dir = path.join(tmpDir('pendingdamage'), 'state');
-    await run(dir, 300);
-    const block = ZetaBlock.start(301, 400, new PiCache());
-    const store = StateDir.open(dir);
-    try {
-      for (let i = 0; i < 30; i++) block.step();
-      writeCheckpoint(store, restoreEngine(store, 400).engine, 400, [{ from: 301, to: 400, state: block.serialize() }]);
-    } finally {
-      store.close();
-    }
+    const { dir } = await storedWithBlockInProgress('pendingdamage');
     // A record's length field garbled: what follows can no longer be told apart.
     const file = path.join(dir, PENDING_FILE);
     const b = fs.readFileSync(file);
