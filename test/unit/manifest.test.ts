@@ -24,6 +24,28 @@ describe('manifest (package.json)', () => {
     assert.ok(fs.existsSync(path.join(ROOT, pkg.icon)), `icon ${pkg.icon} exists`);
   });
 
+  it('declares Restricted Mode and virtual workspaces truthfully, and the Marketplace page fields', () => {
+    // It reads no workspace file: enabled in Restricted Mode, where a workspace may not set the threads or their memory.
+    assert.equal(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
+    assert.deepEqual([...pkg.capabilities.untrustedWorkspaces.restrictedConfigurations].sort(), ['tangentNumbers.threads', 'tangentNumbers.workerMemoryLimitMb']);
+    assert.match(pkg.capabilities.untrustedWorkspaces.description, /Restricted Mode/);
+    assert.equal(pkg.capabilities.virtualWorkspaces.supported, 'limited');
+    assert.match(pkg.capabilities.virtualWorkspaces.description, /Export writes only to files on the machine/);
+    assert.match(pkg.homepage, /^https:\/\//);
+    assert.match(pkg.bugs.url, /^https:\/\/.*\/issues$/);
+    assert.match(pkg.galleryBanner.color, /^#[0-9a-f]{6}$/i);
+    assert.ok(['dark', 'light'].includes(pkg.galleryBanner.theme));
+  });
+
+  it('every setting has a scope; what a repository must not choose for this machine is machine-scoped', () => {
+    const props = contributes.configuration.properties as Record<string, { scope?: string }>;
+    const allowed = ['application', 'machine', 'machine-overridable', 'window', 'resource', 'language-overridable'];
+    for (const [key, p] of Object.entries(props)) assert.ok(p.scope && allowed.includes(p.scope), `${key} has a scope`);
+    for (const key of ['tangentNumbers.threads', 'tangentNumbers.workerMemoryLimitMb']) {
+      assert.ok(['machine', 'machine-overridable', 'application'].includes(props[key].scope!), `${key} cannot come from a workspace's settings`);
+    }
+  });
+
   it('categories are known marketplace categories', () => {
     assert.deepEqual(pkg.categories, ['Other', 'Data Science']);
     for (const c of pkg.categories) assert.ok(KNOWN_CATEGORIES.includes(c), `unknown category ${c}`);
