@@ -1,7 +1,7 @@
 // "Tangent Numbers: Verify b-file…": checks any b-file of A000182 against the independent residues
-// (src/engine/bfileVerifier.ts), with a cancellable progress notification. The file is read in 1 MiB
-// chunks with awaited reads, a few ms of work each, so the extension host's event loop is never held
-// for long (a 50 MB file is ~50 turns of it).
+// (src/engine/bfileVerifier.ts), with a cancellable progress notification. The file is read in 256 KiB
+// chunks with awaited reads, ~2 ms of work each, so the extension host's event loop is never held for
+// long (a 50 MB file is ~200 turns of it).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describeVerdict, verdictExitCode, verifyBfile, type BfileVerdict } from '../engine/bfileVerifier';

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BfileChecker, VERIFY_GUARANTEE, verifyBfile } from '../../src/engine/bfileVerifier';
 import { VERIFIER_PRIMES } from '../../src/engine/verifier';
 import { FIXTURES_DIR, REFERENCE_BFILE, REFERENCE_HASHES, REFERENCE_RESIDUES } from './reference';
@@ -200,6 +201,24 @@ describe('verify a b-file (tangent-numbers --verify)', function () {
     assert.equal(v.kind === 'wrong' && v.line, 321);
     assert.equal(v.kind === 'wrong' && v.n, 321);
     assert.ok(calls > 100, `progress after each read (${calls})`);
+  });
+
+  it('the event loop keeps its turns while a file is verified (reads are awaited chunk by chunk)', async function () {
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      const v = await verifyBfile(b2000);
+      assert.equal(v.kind, 'verified');
+    } finally {
+      clearInterval(timer);
+      delay.disable();
+    }
+    const maxMs = delay.max / 1e6;
+    timings.verify2000MaxLoopDelayMs = Math.round(maxMs);
+    assert.ok(ticks > 10, `a 1 ms timer ran ${ticks} times meanwhile`);
+    assert.ok(maxMs < 100, `the event loop was held ${maxMs.toFixed(1)} ms at once`);
   });
 
   it('cancelling stops between reads with the terms right so far', async function () {
