@@ -10,6 +10,7 @@ import type { TermBytes } from '../store';
 import { isStoreErrorCode } from '../store/errors';
 import type { JobWorkerEvent, ProgressInfo } from '../common/protocol';
 import { JobRunner } from '../worker/runner';
+import { VERIFY_GUARANTEE, describeVerdict, verdictExitCode, verifyBfile } from '../engine/bfileVerifier';
 
 // This process is ours alone (unlike the extension host, whose flags we leave as they are), so V8 is tuned
 // for it: a function is optimized by TurboFan only after ~15× the default interrupt budget's worth of work.
@@ -19,15 +20,34 @@ import { JobRunner } from '../worker/runner';
 // N = 4000 1.43 → 1.34 s (medians), N = 8000 no change. Process-wide, so the worker threads have it too.
 v8.setFlagsFromString('--interrupt-budget=1000000');
 
+/** `text` broken into lines of at most ~`width` characters, the later ones indented by `indent`. */
+function wrapped(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
 const USAGE = `usage: tangent-numbers --count N --state DIR [--out FILE|-] [--format ${FORMATS.join('|')}]
                        [--checkpoint-interval SECONDS] [--threads K] [--stats]
+       tangent-numbers --verify FILE
   Computes the Tangent numbers T(1..N) (OEIS A000182), N in 1..${MAX_COUNT}, resumably in DIR.
   Run the same command again after an interruption to continue where it stopped.
   --stats ends with one line on stderr, "stats {…}": the run's time and CPU, and what its checkpoints cost.
   --out - streams the terms to stdout as they are computed (FILE is written whole, or not at all).
   Exit status: 0 done; 2 the run failed (one line on stderr: a full or failing disk, a damaged or busy
   state directory, bad input; the stored state stays resumable); 130/143 interrupted by SIGINT/SIGTERM and
-  141 the reader of --out - went away (e.g. | head): both checkpoint first, and the same command resumes.`;
+  141 the reader of --out - went away (e.g. | head): both checkpoint first, and the same command resumes.
+  --verify FILE checks a b-file of A000182 ("n T(n)" lines from n = 1, # comments and blank lines allowed)
+  ${wrapped(`without computing it: ${VERIFY_GUARANTEE}.`, 2, 104)}
+  Exit status: 0 all terms right; 1 a wrong, missing or out-of-order term (FILE:LINE names the first);
+  2 not a b-file (or unreadable).`;
 
 /** Bad input: one clear line, exit 2, no stack trace. */
 class UsageError extends Error {}
@@ -53,7 +73,12 @@ interface Args {
   stats: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
+/** `--verify FILE`: check a b-file, compute nothing. */
+interface VerifyArgs {
+  verify: string;
+}
+
+function parseArgs(argv: string[]): Args | VerifyArgs {
   const values = new Map<string, string>();
   let stats = false;
   for (let i = 0; i < argv.length; i++) {
@@ -70,10 +95,15 @@ function parseArgs(argv: string[]): Args {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
     if (!m) throw new UsageError(`unexpected argument "${arg}"`);
     const [, name, inline] = m;
-    if (!['count', 'state', 'out', 'format', 'checkpoint-interval', 'threads'].includes(name)) throw new UsageError(`unknown option --${name}`);
+    if (!['count', 'state', 'out', 'format', 'checkpoint-interval', 'threads', 'verify'].includes(name)) throw new UsageError(`unknown option --${name}`);
     const value = inline ?? argv[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     values.set(name, value);
+  }
+  const verify = values.get('verify');
+  if (verify !== undefined) {
+    if (values.size > 1 || stats) throw new UsageError('--verify FILE takes no other option');
+    return { verify };
   }
   const countText = values.get('count');
   if (countText === undefined) throw new UsageError('--count N is required');
@@ -367,8 +397,24 @@ function failedJobExit(code: string): number {
   return isStoreErrorCode(code) || code === 'OUT_OF_MEMORY' || code === 'WORKER_EXIT' ? 2 : 1;
 }
 
+/** `--verify FILE`: one line (stdout when every term is right, else stderr) and the verdict's exit status. */
+async function verifyMain(file: string): Promise<number> {
+  let verdict;
+  try {
+    verdict = await verifyBfile(file);
+  } catch (e) {
+    throw new Refusal(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const line = describeVerdict(file, verdict);
+  if (verdict.kind === 'verified') await writeStdout(`${line}\n`);
+  else process.stderr.write(`${line}\n`);
+  return verdictExitCode(verdict);
+}
+
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
+  const parsed = parseArgs(process.argv.slice(2));
+  if ('verify' in parsed) return verifyMain(parsed.verify);
+  const args = parsed;
   const display = new ProgressDisplay(process.stderr.isTTY === true);
   // The output (a file, or stdout with `-`) is written as the terms are committed, from their events.
   const liveOutput = args.out !== undefined;

@@ -6,6 +6,7 @@ import { JobController } from './jobController';
 import { getSettings } from './settings';
 import { JobStatusBar } from './statusBar';
 import { TermsViewProvider } from './termsView';
+import { verifyBfileCommand, type VerifyArgs } from './verifyCommand';
 
 /** What the extension exports (used by its integration tests and by other extensions). */
 export interface TangentNumbersApi {
@@ -36,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): TangentNumbersApi {
     vscode.commands.registerCommand('tangentNumbers.showTerms', () => vscode.commands.executeCommand(`${VIEW_ID}.focus`)),
     vscode.commands.registerCommand('tangentNumbers.export', (args?: ExportArgs) => exportCommand(controller, args)),
     vscode.commands.registerCommand('tangentNumbers.showLog', () => log.show()),
+    vscode.commands.registerCommand('tangentNumbers.verifyBfile', (args?: VerifyArgs | vscode.Uri) => verifyBfileCommand(args)),
     // Every failure (also a Retry that fails again) says what happened and offers Retry.
     controller.onDidFail((message) => {
       void vscode.window.showErrorMessage(`Tangent Numbers: ${message}. The stored terms are intact.`, 'Retry', 'Show Log').then((a) => {

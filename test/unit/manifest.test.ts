@@ -6,7 +6,7 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const contributes = pkg.contributes;
-const COMMANDS = ['compute', 'pause', 'resume', 'cancel', 'showTerms', 'export', 'showLog', 'takeOver'].map((c) => `tangentNumbers.${c}`);
+const COMMANDS = ['compute', 'pause', 'resume', 'cancel', 'showTerms', 'export', 'showLog', 'takeOver', 'verifyBfile'].map((c) => `tangentNumbers.${c}`);
 // https://code.visualstudio.com/api/references/extension-manifest (categories)
 const KNOWN_CATEGORIES = [
   'AI', 'Azure', 'Chat', 'Data Science', 'Debuggers', 'Education', 'Extension Packs', 'Formatters', 'Keymaps',
@@ -51,7 +51,7 @@ describe('manifest (package.json)', () => {
     for (const c of pkg.categories) assert.ok(KNOWN_CATEGORIES.includes(c), `unknown category ${c}`);
   });
 
-  it('contributes exactly its eight commands, all in the "Tangent Numbers" category, registered by the code', () => {
+  it('contributes exactly its nine commands, all in the "Tangent Numbers" category, registered by the code', () => {
     const ids = contributes.commands.map((c: { command: string }) => c.command);
     assert.deepEqual([...ids].sort(), [...COMMANDS].sort());
     const source = fs.readFileSync(path.join(ROOT, 'src', 'extension', 'extension.ts'), 'utf8');
@@ -65,6 +65,7 @@ describe('manifest (package.json)', () => {
     const title = (id: string) => contributes.commands.find((c: { command: string }) => c.command === id).title;
     assert.equal(title('tangentNumbers.compute'), 'Compute…');
     assert.equal(title('tangentNumbers.export'), 'Export…');
+    assert.equal(title('tangentNumbers.verifyBfile'), 'Verify b-file…');
   });
 
   it('palette and view menus follow the job state through the tangentNumbers.jobState context key', () => {

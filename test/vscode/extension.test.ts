@@ -860,4 +860,92 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
       assert.ok(exported.equals(reference), 'the exported b-file equals OEIS b000182.txt byte for byte');
     });
   });
+
+  describe('verify a b-file', function () {
+    /** "Tangent Numbers: Verify b-file…" from the palette, then `file` typed into the open dialog (code-server's
+     *  simple file dialog: a quick input that takes the whole path). */
+    async function verifyViaDialog(s: VSCodeSession, file: string): Promise<void> {
+      const page = s.page;
+      await s.runCommand('Tangent Numbers: Verify b-file…');
+      await waitForQuickInputTitle(s, /Tangent Numbers: Verify b-file/);
+      await waitForQuickInputIdle(s);
+      await page.keyboard.press('Control+A');
+      await page.keyboard.type(file);
+      await waitForQuickInputIdle(s); // the dialog reads the typed folder before it accepts
+      assert.equal(await quickInputValue(s), file);
+      await page.keyboard.press('Enter');
+      // The dialog may still be reading the folder and swallow that Enter: while it stays open on the path, accept again.
+      await poll(async () => {
+        if (!(await s.quickInputVisible())) return true;
+        if ((await quickInputValue(s)) === file) await page.keyboard.press('Enter');
+        return undefined;
+      }, 'the open dialog to accept the path', 20_000, 1500);
+    }
+
+    it('Verify b-file… through the open dialog: OEIS b000182.txt is verified; a corrupted copy is named by term and line and opened there', async function () {
+      const s = await start('verify-bfile');
+      await waitForActivation(s);
+      const dir = tempDir('tangent-verify-');
+      // OEIS's b-file with a comment header, as OEIS serves it.
+      const good = path.join(dir, 'b000182.txt');
+      const header = '# A000182 (Tangent numbers), n = 1..500\n# checked against PARI/GP\n';
+      fs.writeFileSync(good, Buffer.concat([Buffer.from(header), referenceBfile500()]));
+      await verifyViaDialog(s, good);
+      const ok = await s.waitForNotification(/A000182 verified|Tangent Numbers: /, 30_000);
+      assert.equal(ok, `Tangent Numbers: ${good}: all 500 terms of A000182 verified (T(1..500)).`);
+
+      // One digit of T(321) changed: line 2 + 321 of the file.
+      const lines = fs.readFileSync(good, 'latin1').split('\n');
+      const at = 2 + 321 - 1;
+      assert.match(lines[at], /^321 \d+$/);
+      lines[at] = lines[at].replace(/(\d)(\d{40})$/, (_, d: string, rest: string) => String((Number(d) + 1) % 10) + rest);
+      const bad = path.join(dir, 'corrupted.txt');
+      fs.writeFileSync(bad, lines.join('\n'), 'latin1');
+      await verifyViaDialog(s, bad);
+      const wrong = await s.waitForNotification(/term 321 is wrong|Tangent Numbers: .*corrupted/, 30_000);
+      assert.match(wrong, new RegExp(`^Tangent Numbers: ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:323: term 321 is wrong \\(it is \\d+ mod 67108859, the independent check says \\d+\\)\\.$`));
+      // The editor shows that file, the cursor on that line (the status bar's "Ln 323, Col 1").
+      await poll(async () => {
+        const tab = await s.page.locator('.tabs-container .tab.active .label-name').first().innerText().catch(() => '');
+        const cursor = await s.page.locator('.statusbar-item[id="status.editor.selection"]').first().innerText().catch(() => '');
+        return tab.trim() === 'corrupted.txt' && /^Ln 323, Col 1\b/.test(cursor.trim()) ? true : undefined;
+      }, 'the editor to open corrupted.txt at line 323', 20_000, 100);
+    });
+
+    it("a 49 MB b-file (PARI/GP's 4000 terms, path given as the command's argument) is verified without holding up the extension host", async function () {
+      const s = await start('verify-large', { extensionTestsPath: BRIDGE_INDEX });
+      const bridge = await Bridge.connect(s);
+      await waitForActivation(s);
+      const dir = tempDir('tangent-verify-');
+      const file = path.join(dir, 'b4000.txt');
+      const made = await new Promise<number | null>((resolve) => {
+        const cli = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli.js'), '--count', '4000', '--state', path.join(dir, 'state'), '--out', file], { stdio: 'ignore' });
+        children.push(cli);
+        cli.once('exit', resolve);
+      });
+      assert.equal(made, 0);
+      assert.equal(crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'), referenceBfileHash(4000).sha256, 'the b-file is PARI/GP\'s (sha256)');
+
+      // While it verifies, the extension host answers the bridge: the longest wait for a reply is its longest stall.
+      const t0 = Date.now();
+      let running = true;
+      const verified = bridge.exec<{ file: string; verdict: { kind: string; terms: number } }>('tangentNumbers.verifyBfile', { file }).finally(() => (running = false));
+      let pings = 0;
+      let slowestPingMs = 0;
+      while (running) {
+        const p0 = Date.now();
+        await bridge.call('ping');
+        slowestPingMs = Math.max(slowestPingMs, Date.now() - p0);
+        pings++;
+      }
+      const result = await verified;
+      const verifyMs = Date.now() - t0;
+      assert.deepEqual({ file: result.file, kind: result.verdict.kind, terms: result.verdict.terms }, { file, kind: 'verified', terms: 4000 });
+      const note = await s.waitForNotification(/A000182 verified/, 30_000);
+      assert.equal(note, `Tangent Numbers: ${file}: all 4000 terms of A000182 verified (T(1..4000)).`);
+      metrics.verify4000 = { verifyMs, pings, slowestPingMs };
+      assert.ok(pings >= 2, `the host answered ${pings} pings while verifying (${verifyMs} ms)`);
+      assert.ok(slowestPingMs < 500, `the extension host stalled ${slowestPingMs} ms`);
+    });
+  });
 });

@@ -1,0 +1,77 @@
+// "Tangent Numbers: Verify b-file…": checks any b-file of A000182 against the independent residues
+// (src/engine/bfileVerifier.ts), with a cancellable progress notification. The file is read in 256 KiB
+// chunks with awaited reads, ~2 ms of work each, so the extension host's event loop is never held for
+// long (a 50 MB file is ~200 turns of it).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { describeVerdict, verdictExitCode, verifyBfile, type BfileVerdict } from '../engine/bfileVerifier';
+
+export interface VerifyArgs {
+  /** The b-file's path; without it, an open dialog asks for it. */
+  file?: unknown;
+}
+
+/** The command; resolves with the verdict (undefined when the dialog was dismissed). */
+export async function verifyBfileCommand(args?: VerifyArgs | vscode.Uri): Promise<{ file: string; verdict: BfileVerdict } | undefined> {
+  let file: string;
+  if (args instanceof vscode.Uri) file = args.fsPath; // from an explorer context menu
+  else if (typeof args?.file === 'string' && args.file.length > 0) file = args.file;
+  else {
+    const picked = await vscode.window.showOpenDialog({
+      title: 'Tangent Numbers: Verify b-file',
+      openLabel: 'Verify',
+      canSelectMany: false,
+      canSelectFiles: true,
+      canSelectFolders: false,
+      defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      filters: { 'b-file': ['txt'], 'All files': ['*'] },
+    });
+    if (!picked || picked.length === 0) return undefined;
+    if (picked[0].scheme !== 'file') {
+      void vscode.window.showErrorMessage('Tangent Numbers: Verify can only read files on this machine.');
+      return undefined;
+    }
+    file = picked[0].fsPath;
+  }
+
+  let verdict: BfileVerdict;
+  try {
+    verdict = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Verifying ${path.basename(file)}`, cancellable: true },
+      async (progress, token) => {
+        const abort = new AbortController();
+        const cancel = token.onCancellationRequested(() => abort.abort());
+        let shown = 0;
+        try {
+          return await verifyBfile(file, {
+            signal: abort.signal,
+            onProgress: (read, total, terms) => {
+              const pct = total > 0 ? (100 * read) / total : 100;
+              progress.report({ increment: pct - shown, message: `T(1..${terms}) right, ${(read / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` });
+              shown = pct;
+            },
+          });
+        } finally {
+          cancel.dispose();
+        }
+      },
+    );
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Tangent Numbers: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+
+  const message = `Tangent Numbers: ${describeVerdict(file, verdict)}.`;
+  if (verdict.kind === 'verified' || verdict.kind === 'cancelled') void vscode.window.showInformationMessage(message);
+  else void vscode.window.showErrorMessage(message);
+  if (verdictExitCode(verdict) === 1 && 'line' in verdict) {
+    // The first wrong, missing or misplaced term: show its line (a file too large for the editor just stays closed).
+    const at = new vscode.Position(verdict.line - 1, 0);
+    try {
+      await vscode.window.showTextDocument(vscode.Uri.file(file), { selection: new vscode.Range(at, at), preview: true });
+    } catch (e) {
+      void vscode.window.showWarningMessage(`Tangent Numbers: cannot open ${file} at line ${verdict.line}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return { file, verdict };
+}
