@@ -15,6 +15,7 @@
 //   kill loop   (--kill-sizes, default 4000,8000) default settings, SIGKILL at seeded moments 5–30% of the
 //               uninterrupted run apart until a run finishes: restarts, terms durable after each, intervals chosen
 //   gp          PARI/GP writing the same b-file (bernvec), when `gp` is installed; ratio = e2e / gp
+//   verify      `tangent-numbers --verify` on the b-file just written (fastest of --repeat), against computing it
 //   Node floor  once per run: Node starting the CLI's block threads (empty) and exiting, the least time and
 //               memory any run of ours can take on this platform, next to gp's
 // Peak RSS of child processes is read from /proc/<pid>/status (VmHWM). Results: bench-results/.
@@ -195,6 +196,11 @@ for (const n of sizes) {
     row.intervalCrashFree = rounds.map((r) => r.ours.stats?.checkpointIntervalMs).find((v) => v !== undefined);
   }
   if (hashes[String(n)]) row.matchesReference = sha256(outA) === hashes[String(n)].sha256;
+  // Verifying the b-file just written against the residues (tangent-numbers --verify), against computing it.
+  const verifyRuns = [];
+  for (let i = 0; i < repeat; i++) verifyRuns.push(await measure(process.execPath, [cli, '--verify', outA]));
+  row.verifyS = Math.min(...verifyRuns.map((r) => r.seconds));
+  row.verifyPeakMb = Math.max(...verifyRuns.map((r) => r.peakMb));
   if (hasGp) {
     row.gpS = Math.min(...timed.map((r) => r.gp.seconds));
     row.gpPeakMb = Math.max(...timed.map((r) => r.gp.peakMb));
@@ -245,6 +251,8 @@ rows.forEach((r, i) => {
   lines.push(`| ${r.n} | ${f(r.engineS)} | ${f(r.e2eS)} | ${f(r.noneS)} | ${r.overheadPct === undefined ? '—' : f(r.overheadPct, 1) + '%'} | ${direct} | ${f(r.resumeS)} | ${f(r.peakMb, 0)} | ${f(r.gpS)} | ${f(r.gpPeakMb, 0)} | ${f(r.ratio)} | ${growth} | ${ok} |`);
 });
 lines.push('', `Node's floor in this run (start ${floor.threads} empty worker threads, exit): ${f(floor.seconds)} s, peak RSS ${f(floor.peakMb, 0)} MB.`);
+lines.push('', '| N | verify the b-file s | compute it (end to end) s | verify / compute | verify peak RSS MB |', '|---|---|---|---|---|');
+for (const r of rows) lines.push(`| ${r.n} | ${f(r.verifyS)} | ${f(r.e2eS)} | ${f(r.verifyS / r.e2eS)} | ${f(r.verifyPeakMb, 0)} |`);
 const ms = (xs) => (xs.length ? xs.map((x) => x.toFixed(0)).join(', ') : '—');
 lines.push('', '| N | crash-free interval (s) | open blocks restored | restore ms (each) | first term after it ms (each) |', '|---|---|---|---|---|');
 for (const r of rows) if (r.restore) lines.push(`| ${r.n} | ${r.intervalCrashFree === undefined ? '—' : f(r.intervalCrashFree / 1000, 1)} | ${r.restore.blocks} | ${ms(r.restore.restoreMs)} | ${ms(r.restore.firstTermMs)} |`);
