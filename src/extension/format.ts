@@ -46,7 +46,9 @@ export function formatTook(computeMs: number, runs: number, terms: number): stri
   const rate = s > 0 ? terms / s : 0;
   const rateText = rate <= 0 ? '' : `, ${rate < 10 ? rate.toFixed(1) : Math.round(rate)} terms/s`;
   const over = runs > 0 ? ` over ${runs} run${runs === 1 ? '' : 's'}` : '';
-  return `took ${formatDuration(s)}${over}${rateText}`;
+  // Short jobs in tenths of a second ("took 0s" would say nothing).
+  const took = s < 10 ? `${s.toFixed(1)}s` : formatDuration(s);
+  return `took ${took}${over}${rateText}`;
 }
 
 /** The time in a StateDir archive's name, `archive-<ISO time without colons>[-k]`; undefined for other names. */

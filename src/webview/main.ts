@@ -806,7 +806,7 @@ function renderJob(): void {
   // A finished job: its average rate, and what it took (compute time summed over its runs) as the message.
   const took = v.state === 'done' && v.elapsedMs > 0 ? formatTook(v.elapsedMs, v.runs ?? 0, v.done) : '';
   ui.rate.textContent =
-    v.state === 'running' && v.termsPerSecond > 0 ? fmtRate(v.termsPerSecond) : took && v.done > 0 ? `${fmtRate(v.done / (v.elapsedMs / 1000))} avg` : '—';
+    v.state === 'running' && v.termsPerSecond > 0 ? fmtRate(v.termsPerSecond) : took && v.done > 0 ? fmtRate(v.done / (v.elapsedMs / 1000)) : '—';
   const hasMessage = ((v.state === 'error' || v.state === 'readonly') && !!v.message) || took !== '';
   ui.message.hidden = !hasMessage;
   ui.message.textContent = took ? `Finished: ${took}.` : hasMessage ? v.message! : '';

@@ -15,7 +15,8 @@ const { tmpDir } = tempDirs('tn-stored');
 describe('finished job summary (formatTook)', () => {
   it('says the compute time, the runs and the average rate', () => {
     assert.equal(formatTook(80_000, 3, 3360), 'took 1m 20s over 3 runs, 42 terms/s');
-    assert.equal(formatTook(4_000, 1, 30), 'took 4s over 1 run, 7.5 terms/s');
+    assert.equal(formatTook(4_000, 1, 30), 'took 4.0s over 1 run, 7.5 terms/s');
+    assert.equal(formatTook(230, 2, 400), 'took 0.2s over 2 runs, 1739 terms/s');
     assert.equal(formatTook(2 * 3600_000 + 5 * 60_000, 12, 20000), 'took 2h 5m over 12 runs, 2.7 terms/s');
     // A job.json from before runs were counted: no "over 0 runs".
     assert.equal(formatTook(61_000, 0, 0), 'took 1m 1s');
