@@ -292,7 +292,8 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
   });
 
   it('a second window on the same folder gets its own storage: the running job in the first is untouched and correct', async function () {
-    const s = await start('second-window');
+    // The first window's item is read well after its job may have finished: keep it after done.
+    const s = await start('second-window', { settings: { 'tangentNumbers.statusBar.keepAfterDone': true } });
     await waitForActivation(s);
     await computeViaPalette(s, 4000);
     await waitForStatus(s, RUNNING, 30_000);
