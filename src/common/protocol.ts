@@ -140,13 +140,17 @@ export interface JobView {
   target: number;
   termsPerSecond: number;
   etaSeconds: number | null;
-  /** Time spent computing in the current run of the worker. */
+  /** Time spent computing, summed over the job's runs (previous runs' total + the current run's elapsed). */
   elapsedMs: number;
+  /** Runs of the job so far (each resume is one more); absent before the first. */
+  runs?: number;
   /** Wall-clock time (epoch ms) of the last checkpoint, or null. */
   lastCheckpointAt: number | null;
   bytesStored: number;
   /** Error text, or why the job is read-only. */
   message?: string;
+  /** In the error state: the failure's code when known (StoreError codes, OUT_OF_MEMORY, …). */
+  failureCode?: string;
 }
 
 // ---------------------------------------------------------------------------------------------

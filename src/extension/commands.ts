@@ -2,7 +2,7 @@
 // programmatically (tests, keybindings with args); without them it asks the user.
 import * as vscode from 'vscode';
 import { MAX_COUNT, validateCount } from '../engine/engine';
-import type { TermBytes } from '../store';
+import { AsyncTermReader, type TermBytes } from '../store';
 import { FORMATS, FORMAT_LABELS, isExportFormat, type ExportFormat } from '../engine/formats';
 import { ExportError, exportTerms } from '../store/exportFile';
 import type { JobController } from './jobController';
@@ -82,8 +82,7 @@ export async function computeCommand(controller: JobController, args?: ComputeAr
 }
 
 /** Streams stored terms from..to in pages, never holding all of them. */
-async function* storedTerms(controller: JobController, from: number, to: number): AsyncGenerator<TermBytes> {
-  const reader = await controller.reader();
+async function* storedTerms(reader: AsyncTermReader, from: number, to: number): AsyncGenerator<TermBytes> {
   // Pages of up to 256 terms or 2 million digits, whichever comes first (memory stays bounded at large n).
   for (let n = from; n <= to; ) {
     const page = await reader.readRangeBytes(n, Math.min(to, n + 255), 2_000_000);
@@ -100,16 +99,36 @@ export interface ExportArgs {
   to?: unknown;
 }
 
-export async function exportCommand(controller: JobController, args?: ExportArgs): Promise<{ file: string; terms: number } | undefined> {
+/**
+ * Export… of the current job's terms, or (`archiveDir`) of an archived job's state directory (Manage Stored
+ * Jobs), read with a reader of its own that is closed afterwards.
+ */
+export async function exportCommand(controller: JobController, args?: ExportArgs, archiveDir?: string): Promise<{ file: string; terms: number } | undefined> {
+  if (archiveDir === undefined) return exportFromReader(controller, await controller.reader().catch(() => undefined), args, false);
+  let reader: AsyncTermReader | undefined;
+  try {
+    reader = await AsyncTermReader.open(archiveDir);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Tangent Numbers: cannot read ${archiveDir}: ${(e as Error).message}`);
+    return undefined;
+  }
+  try {
+    return await exportFromReader(controller, reader, args, true);
+  } finally {
+    await reader.close().catch(() => undefined);
+  }
+}
+
+async function exportFromReader(controller: JobController, reader: AsyncTermReader | undefined, args: ExportArgs | undefined, archived: boolean): Promise<{ file: string; terms: number } | undefined> {
   const view = controller.current;
   let available: number;
   try {
-    available = await (await controller.reader()).count();
+    available = reader ? await reader.count() : 0;
   } catch {
     available = 0;
   }
-  if (available === 0) {
-    void vscode.window.showWarningMessage('Tangent Numbers: there are no finished terms to export yet.');
+  if (!reader || available === 0) {
+    void vscode.window.showWarningMessage(`Tangent Numbers: there are no finished terms to export${archived ? ' in this archive' : ' yet'}.`);
     return undefined;
   }
   const a = isRecord(args) ? args : {};
@@ -143,7 +162,8 @@ export async function exportCommand(controller: JobController, args?: ExportArgs
       void vscode.window.showErrorMessage('Tangent Numbers: the export range is empty (from > to).');
       return undefined;
     }
-  } else if (a.file === undefined) {
+  }
+  if (a.file === undefined && a.from === undefined && a.to === undefined) {
     const range = await pickRange(available);
     if (!range) return undefined;
     [from, to] = range;
@@ -171,7 +191,7 @@ export async function exportCommand(controller: JobController, args?: ExportArgs
     file = uri.fsPath;
   }
 
-  const partial = view.state === 'running' && to >= available;
+  const partial = !archived && view.state === 'running' && to >= available;
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Exporting T(${from}..${to})`, cancellable: true },
     async (progress, token) => {
@@ -179,7 +199,7 @@ export async function exportCommand(controller: JobController, args?: ExportArgs
       token.onCancellationRequested(() => abort.abort());
       let last = 0;
       try {
-        return await exportTerms(storedTerms(controller, from, to), file, format, {
+        return await exportTerms(storedTerms(reader, from, to), file, format, {
           expectedTerms: { from, to },
           signal: abort.signal,
           onProgress: (written) => {

@@ -2,7 +2,10 @@
 import * as vscode from 'vscode';
 import type { JobView } from '../common/protocol';
 import { VIEW_ID, computeCommand, exportCommand, type ComputeArgs, type ExportArgs } from './commands';
+import { failureText } from './failureText';
 import { JobController } from './jobController';
+import { manageStoredJobsCommand, type ManageArgs } from './storedJobs';
+import { copyBfileLineCommand, copyTermCommand, exportFromCommand } from './rowCommands';
 import { getSettings } from './settings';
 import { JobStatusBar } from './statusBar';
 import { TermsViewProvider } from './termsView';
@@ -20,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): TangentNumbersApi {
   // Workspace storage keeps one job per folder; with no folder open, fall back to global storage.
   const storage = context.storageUri ?? context.globalStorageUri;
   const controller = new JobController(storage, vscode.Uri.joinPath(context.extensionUri, 'dist').fsPath, log);
-  const statusBar = new JobStatusBar(controller.onDidChange, controller.current);
+  const statusBar = new JobStatusBar(controller.onDidChange, controller.current, () => getSettings().statusBarKeepAfterDone);
   const termsView = new TermsViewProvider(context.extensionUri, controller, log);
 
   context.subscriptions.push(
@@ -38,9 +41,15 @@ export function activate(context: vscode.ExtensionContext): TangentNumbersApi {
     vscode.commands.registerCommand('tangentNumbers.export', (args?: ExportArgs) => exportCommand(controller, args)),
     vscode.commands.registerCommand('tangentNumbers.showLog', () => log.show()),
     vscode.commands.registerCommand('tangentNumbers.verifyBfile', (args?: VerifyArgs | vscode.Uri) => verifyBfileCommand(args)),
-    // Every failure (also a Retry that fails again) says what happened and offers Retry.
-    controller.onDidFail((message) => {
-      void vscode.window.showErrorMessage(`Tangent Numbers: ${message}. The stored terms are intact.`, 'Retry', 'Show Log').then((a) => {
+    vscode.commands.registerCommand('tangentNumbers.manageStoredJobs', (args?: ManageArgs) => manageStoredJobsCommand(controller, log, args)),
+    // The Terms view's row context menu (webview/context): the argument is the row's data-vscode-context.
+    vscode.commands.registerCommand('tangentNumbers.copyTerm', (ctx?: unknown) => copyTermCommand(controller, ctx)),
+    vscode.commands.registerCommand('tangentNumbers.copyBfileLine', (ctx?: unknown) => copyBfileLineCommand(controller, ctx)),
+    vscode.commands.registerCommand('tangentNumbers.exportFrom', (ctx?: unknown) => exportFromCommand(controller, ctx)),
+    // Every failure (also a Retry that fails again) says what happened, what is true of the stored terms for
+    // its kind of failure and what to do, and offers Retry.
+    controller.onDidFail(({ message, code }) => {
+      void vscode.window.showErrorMessage(failureText(message, code), 'Retry', 'Show Log').then((a) => {
         // Through the controller's queue like every command: Retry racing Resume starts one job.
         if (a === 'Retry') void controller.retry();
         else if (a === 'Show Log') log.show();

@@ -39,3 +39,22 @@ export function formatLocalTime(ms: number): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
+
+/** "took 1m 20s over 3 runs, 42 terms/s": what a finished job cost (compute time summed over its runs). */
+export function formatTook(computeMs: number, runs: number, terms: number): string {
+  const s = computeMs / 1000;
+  const rate = s > 0 ? terms / s : 0;
+  const rateText = rate <= 0 ? '' : `, ${rate < 10 ? rate.toFixed(1) : Math.round(rate)} terms/s`;
+  const over = runs > 0 ? ` over ${runs} run${runs === 1 ? '' : 's'}` : '';
+  // Short jobs in tenths of a second ("took 0s" would say nothing).
+  const took = s < 10 ? `${s.toFixed(1)}s` : formatDuration(s);
+  return `took ${took}${over}${rateText}`;
+}
+
+/** The time in a StateDir archive's name, `archive-<ISO time without colons>[-k]`; undefined for other names. */
+export function archiveTime(name: string): number | undefined {
+  const m = /^archive-(\d{4}-\d\d-\d\dT)(\d\d)(\d\d)(\d\d(?:\.\d+)?Z)(?:-\d+)?$/.exec(name);
+  if (!m) return undefined;
+  const t = Date.parse(`${m[1]}${m[2]}:${m[3]}:${m[4]}`);
+  return Number.isFinite(t) ? t : undefined;
+}

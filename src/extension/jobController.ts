@@ -6,12 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobState, JobView, JobWorkerEvent } from '../common/protocol';
-import { AsyncTermReader, inspectLock, type LockInfo, type LockStatus } from '../store';
+import { AsyncTermReader, inspectLock, isStoreError, type LockInfo, type LockStatus } from '../store';
 import { duration } from '../store/lock';
 import { JobRunner, type JobOutcome } from '../worker/runner';
 import { removeStaleTemps, writeFileAtomic } from './atomicFile';
 import { Disposable } from './disposable';
-import { formatLocalTime } from './format';
+import { formatLocalTime, formatTook } from './format';
 import { SerialQueue } from './serialQueue';
 import { getSettings } from './settings';
 
@@ -22,6 +22,24 @@ interface JobIntent {
   intent: 'run' | 'paused' | 'cancelled';
   /** Start over was asked and no job has archived the old state yet: the next job archives it first. */
   startOver?: boolean;
+}
+
+/** What the job took so far, kept in job.json beside the intent (cumulative across resumes, reset by start over). */
+interface JobStats {
+  /** Compute time of every run (a run: one worker from opening the state to its end). */
+  computeMs: number;
+  /** Runs that opened the state. */
+  runs: number;
+}
+
+/** How often a running job's compute time is saved to job.json (besides at each run's end): what a crash loses. */
+const STATS_SAVE_INTERVAL_MS = 30_000;
+
+/** The failure of a job or of an operation on it: a one-line message and, when known, its code (StoreError codes,
+ *  OUT_OF_MEMORY, WORKER_ERROR, …). */
+export interface JobFailure {
+  message: string;
+  code?: string;
 }
 
 type StartMode = 'continue' | 'extend' | 'restart';
@@ -87,6 +105,10 @@ export class JobController extends Disposable {
   private readonly queue = new SerialQueue();
   /** Warnings the running job has logged before its 'opened' event (its recoveries repeat them). */
   private readonly warned = new Set<string>();
+  /** Completed runs' totals (job.json); the running one's elapsed time is `runElapsedMs`. */
+  private stats: JobStats = { computeMs: 0, runs: 0 };
+  private runElapsedMs = 0;
+  private statsSavedAt = 0;
 
   private readonly changeEmitter = this.register(new vscode.EventEmitter<JobView>());
   /** Fires whenever the job's view changes (throttled by the worker to a few times a second). */
@@ -97,8 +119,8 @@ export class JobController extends Disposable {
   private readonly openEmitter = this.register(new vscode.EventEmitter<{ done: number; target: number; snapshot: { generation: number; position: number } | null }>());
   /** Fires when a worker has opened the stored state (done = terms already there). */
   readonly onDidOpen = this.openEmitter.event;
-  private readonly failEmitter = this.register(new vscode.EventEmitter<string>());
-  /** Fires with a one-line message each time the job fails or an operation on it fails with no job running
+  private readonly failEmitter = this.register(new vscode.EventEmitter<JobFailure>());
+  /** Fires with a one-line message (and the failure's code when known) each time the job fails or an operation on it fails with no job running
    *  (the view is then in the error state; Retry is `retry()`). */
   readonly onDidFail = this.failEmitter.event;
   private readonly resetEmitter = this.register(new vscode.EventEmitter<void>());
@@ -145,7 +167,7 @@ export class JobController extends Disposable {
       // A start over not yet carried out is unfinished whatever the old state holds.
       const unfinished = this.intent.startOver === true || done < this.intent.target;
       const state: JobState = !unfinished ? 'done' : this.intent.intent === 'run' ? 'paused' : this.intent.intent;
-      this.update({ ...EMPTY_VIEW, state, done, target: this.intent.target });
+      this.update({ ...EMPTY_VIEW, state, done, target: this.intent.target, elapsedMs: this.stats.computeMs, runs: this.stats.runs });
       if (this.intent.intent === 'run' && unfinished && resumeOnStartup) {
         // A stale lock (a machine that died, a container that is gone) is taken over by the job itself.
         this.log.info(`found an unfinished job (${done} of ${this.intent.target} terms); resuming`);
@@ -297,14 +319,14 @@ export class JobController extends Disposable {
     this.log.error(message);
     if (this.isDisposed) return;
     if (this.runner?.running) void vscode.window.showErrorMessage(`Tangent Numbers: ${message}`);
-    else this.fail(message);
+    else this.fail(message, isStoreError(e) ? e.code : undefined);
   }
 
-  private fail(message: string): void {
+  private fail(message: string, code?: string): void {
     // A first job that failed to start has no view of its own yet: show the count it was asked for.
     const target = this.view.target || (this.intent?.target ?? 0);
-    this.update({ ...this.view, state: 'error', target, message, termsPerSecond: 0, etaSeconds: null });
-    this.failEmitter.fire(message);
+    this.update({ ...this.view, state: 'error', target, message, failureCode: code, termsPerSecond: 0, etaSeconds: null });
+    this.failEmitter.fire({ message, code });
   }
 
   /** Resume (or Retry): runs the job the intent describes, unless one runs. Only from inside the queue. */
@@ -361,6 +383,8 @@ export class JobController extends Disposable {
     const reader = await this.readerPromise?.catch(() => undefined);
     this.readerPromise = undefined;
     await reader?.close();
+    // A new job: what the old one took is archived with it (not counted any more).
+    this.stats = { computeMs: 0, runs: 0 };
     this.update({ ...EMPTY_VIEW, state: 'none' });
     this.resetEmitter.fire();
   }
@@ -384,12 +408,14 @@ export class JobController extends Disposable {
         if (runner.options.startOver) {
           // The old state is archived: readers may open the new one, and the next job must not archive again.
           this.openReaderGate();
-          if (this.intent?.startOver) {
-            this.intent = { ...this.intent, startOver: false };
-            void this.enqueue("save the job's intent", () => this.writeIntent());
-          }
+          if (this.intent?.startOver) this.intent = { ...this.intent, startOver: false };
         }
-        this.update({ ...this.view, done: e.done, target: e.target });
+        // One more run of this job (saved with the intent: a crash still counts it).
+        this.stats = { ...this.stats, runs: this.stats.runs + 1 };
+        this.runElapsedMs = 0;
+        this.statsSavedAt = Date.now();
+        void this.enqueue("save the job's intent", () => this.writeIntent());
+        this.update({ ...this.view, done: e.done, target: e.target, elapsedMs: this.stats.computeMs, runs: this.stats.runs });
         this.openEmitter.fire({ done: e.done, target: e.target, snapshot: e.snapshot });
         this.announceOpen(e.done, e.target, e.recoveries.find((r) => r.startsWith('took over ')));
         break;
@@ -403,7 +429,9 @@ export class JobController extends Disposable {
       case 'progress': {
         const p = e.progress;
         const lastCheckpointAt = p.sinceCheckpointMs === null ? this.view.lastCheckpointAt : Date.now() - p.sinceCheckpointMs;
-        this.update({ ...this.view, done: p.done, target: p.target, termsPerSecond: p.termsPerSecond, etaSeconds: p.etaSeconds, elapsedMs: p.elapsedMs, bytesStored: p.bytesStored, lastCheckpointAt });
+        this.runElapsedMs = p.elapsedMs;
+        const elapsedMs = this.stats.computeMs + p.elapsedMs;
+        this.update({ ...this.view, done: p.done, target: p.target, termsPerSecond: p.termsPerSecond, etaSeconds: p.etaSeconds, elapsedMs, runs: this.stats.runs, bytesStored: p.bytesStored, lastCheckpointAt });
         break;
       }
       case 'committed':
@@ -413,6 +441,10 @@ export class JobController extends Disposable {
       case 'checkpoint':
         this.log.info(`checkpoint: generation ${e.generation} at term ${e.position}${e.blocks.length ? ` with block(s) ${e.blocks.join(', ')} in progress` : ''} (${e.bytes} bytes, ${e.ms.toFixed(1)} ms)`);
         this.update({ ...this.view, lastCheckpointAt: Date.now() });
+        if (Date.now() - this.statsSavedAt >= STATS_SAVE_INTERVAL_MS) {
+          this.statsSavedAt = Date.now();
+          void this.enqueue("save the job's compute time", () => this.writeIntent());
+        }
         break;
       default:
         break;
@@ -423,10 +455,16 @@ export class JobController extends Disposable {
     if (runner.options.startOver) this.openReaderGate();
     if (runner !== this.runner) return;
     this.runner = undefined;
+    // The run's compute time joins the job's total (a run that never opened the state added nothing).
+    const ranMs = o.kind === 'stopped' ? Math.max(o.progress.elapsedMs, this.runElapsedMs) : this.runElapsedMs;
+    this.stats = { ...this.stats, computeMs: this.stats.computeMs + ranMs };
+    this.runElapsedMs = 0;
+    if (ranMs > 0) void this.enqueue("save the job's compute time", () => this.writeIntent());
     if (o.kind === 'stopped') {
       const state: JobState = o.reason === 'finished' ? 'done' : o.reason;
       this.log.info(`${o.reason} at term ${o.progress.done} of ${o.progress.target}`);
-      this.update({ ...this.view, state, done: o.progress.done, target: o.progress.target, termsPerSecond: 0, etaSeconds: o.reason === 'finished' ? 0 : null });
+      this.update({ ...this.view, state, done: o.progress.done, target: o.progress.target, termsPerSecond: 0, etaSeconds: o.reason === 'finished' ? 0 : null, elapsedMs: this.stats.computeMs, runs: this.stats.runs });
+      if (o.reason === 'finished') this.log.info(`the job ${formatTook(this.stats.computeMs, this.stats.runs, o.progress.done)}`);
       return;
     }
     if (o.code === 'LOCKED') {
@@ -436,7 +474,8 @@ export class JobController extends Disposable {
       return;
     }
     this.log.error(`${o.code}: ${o.message}`);
-    this.fail(o.message);
+    this.update({ ...this.view, elapsedMs: this.stats.computeMs });
+    this.fail(o.message, o.code);
   }
 
   /** Shows the job read-only (another process holds its lock) and follows that writer until it lets go. */
@@ -597,8 +636,11 @@ export class JobController extends Disposable {
 
   private async readIntent(): Promise<JobIntent | undefined> {
     try {
-      const j = JSON.parse(await fs.promises.readFile(this.intentFile, 'utf8')) as Partial<JobIntent>;
+      const j = JSON.parse(await fs.promises.readFile(this.intentFile, 'utf8')) as Partial<JobIntent & JobStats>;
       if (typeof j.target === 'number' && Number.isInteger(j.target) && j.target > 0 && (j.intent === 'run' || j.intent === 'paused' || j.intent === 'cancelled')) {
+        // Older job.json files have no stats: the job then counts from here.
+        const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+        this.stats = { computeMs: ok(j.computeMs) ? j.computeMs : 0, runs: ok(j.runs) ? Math.floor(j.runs) : 0 };
         return { target: j.target, intent: j.intent, startOver: j.startOver === true };
       }
       this.log.warn(`ignored ${this.intentFile}: unexpected content`);
@@ -629,12 +671,16 @@ export class JobController extends Disposable {
   private async writeIntent(): Promise<void> {
     if (!this.intent) return;
     const { target, intent, startOver } = this.intent;
+    // The running run's time so far is included: after a crash the job still counts it.
+    const computeMs = Math.round(this.stats.computeMs + (this.runner?.running ? this.runElapsedMs : 0));
+    const stats = this.stats.runs > 0 || computeMs > 0 ? { computeMs, runs: this.stats.runs } : {};
     await fs.promises.mkdir(this.root, { recursive: true });
-    await writeFileAtomic(this.intentFile, JSON.stringify(startOver ? { target, intent, startOver } : { target, intent }));
+    await writeFileAtomic(this.intentFile, JSON.stringify(startOver ? { target, intent, startOver, ...stats } : { target, intent, ...stats }));
   }
 
   private update(view: JobView): void {
-    this.view = view;
+    // The failure code belongs to the error state only.
+    this.view = view.state === 'error' || view.failureCode === undefined ? view : { ...view, failureCode: undefined };
     void vscode.commands.executeCommand('setContext', 'tangentNumbers.jobState', view.state);
     this.changeEmitter.fire(view);
   }

@@ -9,6 +9,8 @@ export interface Settings {
   workerMemoryLimitMb: number;
   /** Block-computing threads; 0 = all cores but one. */
   threads: number;
+  /** Keep the status bar item after a job is done (else it hides STATUS_HIDE_AFTER_DONE_MS later). */
+  statusBarKeepAfterDone: boolean;
 }
 
 /** Reads `tangentNumbers.*`, clamping values a hand-edited settings.json might put out of range. */
@@ -22,5 +24,6 @@ export function getSettings(): Settings {
     resumeOnStartup: c.get('resumeOnStartup') !== false,
     workerMemoryLimitMb: clampInt(c.get('workerMemoryLimitMb'), 128, 16384, 1024),
     threads: clampInt(c.get('threads'), 0, 64, 0),
+    statusBarKeepAfterDone: c.get('statusBar.keepAfterDone') === true,
   };
 }

@@ -1,15 +1,28 @@
-// The status bar item: short while running, hidden when there is no job, click shows the terms.
+// The status bar item: short while running, hidden when there is no job, click shows the terms. A finished
+// job's item hides a while after it is done (unless tangentNumbers.statusBar.keepAfterDone) and comes back
+// with the next job.
 import * as vscode from 'vscode';
 import type { JobView } from '../common/protocol';
 import { Disposable } from './disposable';
-import { formatBytes, formatDuration, percent, spokenDuration } from './format';
+import { formatBytes, formatDuration, formatTook, percent, spokenDuration } from './format';
+
+/** How long a finished job's item stays in the status bar. */
+export const STATUS_HIDE_AFTER_DONE_MS = 10_000;
 
 export class JobStatusBar extends Disposable {
   static readonly id = 'tangentNumbers.status';
   private readonly item: vscode.StatusBarItem;
+  private hideTimer: NodeJS.Timeout | undefined;
+  /** The item was hidden after done: it stays hidden until the job is no longer done. */
+  private hiddenAfterDone = false;
 
-  constructor(onDidChange: vscode.Event<JobView>, initial: JobView) {
+  constructor(
+    onDidChange: vscode.Event<JobView>,
+    initial: JobView,
+    private readonly keepAfterDone: () => boolean,
+  ) {
     super();
+    this.register({ dispose: () => clearTimeout(this.hideTimer) });
     this.item = this.register(vscode.window.createStatusBarItem(JobStatusBar.id, vscode.StatusBarAlignment.Left, 50));
     this.item.name = 'Tangent Numbers';
     this.item.command = 'tangentNumbers.showTerms';
@@ -18,9 +31,20 @@ export class JobStatusBar extends Disposable {
   }
 
   private render(v: JobView): void {
-    if (v.state === 'none') {
+    if (v.state !== 'done') {
+      clearTimeout(this.hideTimer);
+      this.hideTimer = undefined;
+      this.hiddenAfterDone = false;
+    }
+    if (v.state === 'none' || this.hiddenAfterDone) {
       this.item.hide();
       return;
+    }
+    if (v.state === 'done' && !this.hideTimer && !this.keepAfterDone()) {
+      this.hideTimer = setTimeout(() => {
+        this.hiddenAfterDone = true;
+        this.item.hide();
+      }, STATUS_HIDE_AFTER_DONE_MS);
     }
     const pct = percent(v.done, v.target);
     const counts = `T ${v.done}/${v.target}`;
@@ -59,6 +83,7 @@ export class JobStatusBar extends Disposable {
       tip.appendMarkdown(`Rate: ${v.termsPerSecond.toFixed(1)} terms/s · ETA ${formatDuration(v.etaSeconds)}\n\n`);
       tip.appendMarkdown(`Elapsed: ${formatDuration(v.elapsedMs / 1000)}\n\n`);
     }
+    if (v.state === 'done' && v.elapsedMs > 0) tip.appendMarkdown(`The job ${formatTook(v.elapsedMs, v.runs ?? 0, v.done)}\n\n`);
     if (v.lastCheckpointAt !== null) tip.appendMarkdown(`Last checkpoint: ${formatDuration((Date.now() - v.lastCheckpointAt) / 1000)} ago\n\n`);
     if (v.bytesStored > 0) tip.appendMarkdown(`Stored: ${formatBytes(v.bytesStored)}\n\n`);
     if (v.message) tip.appendText(v.message);

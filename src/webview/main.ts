@@ -1,6 +1,8 @@
 // The Terms view's script (browser, no Node): renders the job cell and a virtualized table of T(n).
 // Data comes in pages of row summaries on request; the full value of a term only on expand or copy.
 import { TERMS_MAX_N, TERMS_PAGE_LIMIT, type FromWebview, type JobState, type JobView, type TermSummary, type ToWebview } from '../common/protocol';
+import { failureAdvice } from '../extension/failureText';
+import { formatTook } from '../extension/format';
 
 interface VsCodeApi {
   postMessage(msg: FromWebview): void;
@@ -373,6 +375,8 @@ function fillRow(r: RowEl, n: number): void {
   if (r.n === n && r.sig === sig) return;
   if (r.n !== n) {
     r.tr.dataset.n = String(n);
+    // The row's context menu (package.json "webview/context": Copy T(n), Copy as b-file line, Export from here).
+    r.tr.dataset.vscodeContext = JSON.stringify({ webviewSection: 'row', n, preventDefaultContextMenuItems: true });
     r.tr.setAttribute('aria-rowindex', String(n + 1));
     r.nText.textContent = String(n);
     r.copy.title = `Copy T(${n}) (c)`;
@@ -763,7 +767,7 @@ function milestones(previous: JobView | undefined, v: JobView): void {
         announce(`Done: ${fmtInt(v.done)} terms computed.`);
         break;
       case 'error':
-        announce(`Error: ${v.message ?? 'the job failed'}. The stored terms are intact.`);
+        announce(`Error: ${v.message ?? 'the job failed'}. ${failureAdvice(v.failureCode)}`.trim());
         break;
       case 'readonly':
         announce('Another window or process is computing this job; shown read-only.');
@@ -798,10 +802,14 @@ function renderJob(): void {
   ui.fill.style.transform = `scaleX(${v.target > 0 ? Math.min(1, v.done / v.target) : 0})`;
   // Animate changes, not the first paint.
   if (!ui.progress.classList.contains('animate')) requestAnimationFrame(() => ui.progress.classList.add('animate'));
-  ui.rate.textContent = v.state === 'running' && v.termsPerSecond > 0 ? `${v.termsPerSecond < 10 ? v.termsPerSecond.toFixed(1) : Math.round(v.termsPerSecond)} terms/s` : '—';
-  const hasMessage = (v.state === 'error' || v.state === 'readonly') && !!v.message;
+  const fmtRate = (r: number) => `${r < 10 ? r.toFixed(1) : Math.round(r)} terms/s`;
+  // A finished job: its average rate, and what it took (compute time summed over its runs) as the message.
+  const took = v.state === 'done' && v.elapsedMs > 0 ? formatTook(v.elapsedMs, v.runs ?? 0, v.done) : '';
+  ui.rate.textContent =
+    v.state === 'running' && v.termsPerSecond > 0 ? fmtRate(v.termsPerSecond) : took && v.done > 0 ? fmtRate(v.done / (v.elapsedMs / 1000)) : '—';
+  const hasMessage = ((v.state === 'error' || v.state === 'readonly') && !!v.message) || took !== '';
   ui.message.hidden = !hasMessage;
-  ui.message.textContent = hasMessage ? v.message! : '';
+  ui.message.textContent = took ? `Finished: ${took}.` : hasMessage ? v.message! : '';
   ui.message.dataset.kind = v.state;
   tick();
   updateButtons();

@@ -6,7 +6,10 @@ import * as path from 'node:path';
 const ROOT = path.resolve(__dirname, '../../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const contributes = pkg.contributes;
-const COMMANDS = ['compute', 'pause', 'resume', 'cancel', 'showTerms', 'export', 'showLog', 'takeOver', 'verifyBfile'].map((c) => `tangentNumbers.${c}`);
+const COMMANDS = [
+  'compute', 'pause', 'resume', 'cancel', 'showTerms', 'export', 'showLog', 'takeOver',
+  'verifyBfile', 'manageStoredJobs', 'copyTerm', 'copyBfileLine', 'exportFrom',
+].map((c) => `tangentNumbers.${c}`);
 // https://code.visualstudio.com/api/references/extension-manifest (categories)
 const KNOWN_CATEGORIES = [
   'AI', 'Azure', 'Chat', 'Data Science', 'Debuggers', 'Education', 'Extension Packs', 'Formatters', 'Keymaps',
@@ -51,7 +54,7 @@ describe('manifest (package.json)', () => {
     for (const c of pkg.categories) assert.ok(KNOWN_CATEGORIES.includes(c), `unknown category ${c}`);
   });
 
-  it('contributes exactly its nine commands, all in the "Tangent Numbers" category, registered by the code', () => {
+  it('contributes exactly its commands, all in the "Tangent Numbers" category, registered by the code', () => {
     const ids = contributes.commands.map((c: { command: string }) => c.command);
     assert.deepEqual([...ids].sort(), [...COMMANDS].sort());
     const source = fs.readFileSync(path.join(ROOT, 'src', 'extension', 'extension.ts'), 'utf8');
@@ -87,6 +90,20 @@ describe('manifest (package.json)', () => {
     assert.ok(controller.includes(`'setContext', 'tangentNumbers.jobState'`), 'the controller sets the context key the when clauses use');
   });
 
+  it('the row context menu of the Terms view: Copy T(n), Copy as b-file line, Export from here, hidden from the palette', () => {
+    const ROW = ['tangentNumbers.copyTerm', 'tangentNumbers.copyBfileLine', 'tangentNumbers.exportFrom'];
+    const menu = contributes.menus['webview/context'] as { command: string; when: string; group: string }[];
+    assert.deepEqual(menu.map((m) => m.command), ROW);
+    for (const m of menu) assert.equal(m.when, "webviewId == 'tangentNumbers.terms' && webviewSection == 'row'", `${m.command} shows on rows only`);
+    for (const id of ROW) {
+      const p = contributes.menus.commandPalette.find((m: { command: string }) => m.command === id);
+      assert.equal(p?.when, 'false', `${id} is hidden from the command palette (it needs a row)`);
+    }
+    // The rows carry the context the when clauses test.
+    const webview = fs.readFileSync(path.join(ROOT, 'src', 'webview', 'main.ts'), 'utf8');
+    assert.ok(webview.includes("webviewSection: 'row', n, preventDefaultContextMenuItems: true"), 'rows carry data-vscode-context');
+  });
+
   it('contributes the Tangent Numbers view container with the Terms webview view', () => {
     const containers = contributes.viewsContainers.activitybar;
     assert.equal(containers.length, 1);
@@ -108,6 +125,7 @@ describe('manifest (package.json)', () => {
       'tangentNumbers.resumeOnStartup': { type: 'boolean', default: true },
       'tangentNumbers.workerMemoryLimitMb': { type: 'integer', default: 1024 },
       'tangentNumbers.threads': { type: 'integer', default: 0 },
+      'tangentNumbers.statusBar.keepAfterDone': { type: 'boolean', default: false },
     };
     assert.deepEqual(Object.keys(props).sort(), Object.keys(expected).sort());
     for (const [key, e] of Object.entries(expected)) {
