@@ -29,6 +29,8 @@ const CHUNK = 1 << 20;
  * index entries past the log's end. Only a record that stays wrong is damage.
  */
 const RETRY_WAITS_MS = [20, 100];
+/** How often a read that failed while the files were changing is tried again (each after RETRY_WAITS_MS[0]). */
+const MAX_MOVED_RETRIES = 100;
 
 /** A stored term with its digits as ASCII bytes. */
 export interface TermBytes {
@@ -234,9 +236,11 @@ export class AsyncTermReader {
     let next = from;
     /** Where the record of term `next` starts by the log itself: the end of the one read before it. */
     let expected: number | undefined;
+    let moved = 0;
     for (let attempt = 0; ; attempt++) {
       const logId = this.logId;
       const available = await this.countNow();
+      const before = await this.filesState();
       if (this.logId !== logId) expected = undefined; // another file now (archived, or set aside and begun anew)
       const hi = Math.min(to, available);
       if (next > hi || !this.log || !this.idx) return out;
@@ -266,9 +270,24 @@ export class AsyncTermReader {
         if (digits >= budget) return out;
       }
       if (failure === undefined) return out;
+      // The files changed under this read (a writer appending, or cutting the log back): not damage, read again.
+      // Damage is what a read sees while the files stand still.
+      if (before !== (await this.filesState()) && moved < MAX_MOVED_RETRIES) {
+        moved++;
+        attempt--;
+        await new Promise((r) => setTimeout(r, RETRY_WAITS_MS[0]));
+        continue;
+      }
       if (attempt >= RETRY_WAITS_MS.length) throw damagedTerm(next, path.join(this.dir, LOG_FILE), failure);
       await new Promise((r) => setTimeout(r, RETRY_WAITS_MS[attempt]));
     }
+  }
+
+  /** The log's and the index's size and modification time, as one string to compare. */
+  private async filesState(): Promise<string> {
+    if (!this.log || !this.idx) return '';
+    const [l, i] = await Promise.all([this.log.stat({ bigint: true }), this.idx.stat({ bigint: true })]);
+    return `${this.logId}:${l.size}:${l.mtimeNs}:${i.size}:${i.mtimeNs}`;
   }
 
   /** The verified record of term n at `off`, or why there is none. */
