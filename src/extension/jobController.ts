@@ -332,6 +332,8 @@ export class JobController extends Disposable {
   /** Resume (or Retry): runs the job the intent describes, unless one runs. Only from inside the queue. */
   private async resumeNow(): Promise<void> {
     if (this.runner?.running || !this.intent) return;
+    // A Resume queued behind a Retry (or a double click) that has already run the job to its end: nothing to do.
+    if (this.view.state === 'done' && this.view.done >= this.intent.target && !this.intent.startOver) return;
     const intent: JobIntent = { ...this.intent, intent: 'run' };
     await this.saveIntent(intent);
     this.explicitRun = true;
