@@ -18,10 +18,35 @@ const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 const WORKER_DIR = path.resolve(__dirname, '../../../dist');
 const { roots, tmpDir } = tempDirs('tn-disk');
 
-function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300000 });
+function runCli(args: string[], nodeArgs: string[] = [], env?: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [...nodeArgs, CLI, ...args], { encoding: 'utf8', timeout: 300000, env: env ? { ...process.env, ...env } : undefined });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * Where mounting a small tmpfs is not permitted: a preload for the CLI that makes every file opened through
+ * fs.promises under TN_FULL_DIR fail its writes with ENOSPC once 2 MB are in it, as the full disk would (the
+ * export writes through Node's own fs.promises, not the store's file layer).
+ */
+const FULL_DISK_PRELOAD = `
+  const fsp = require('fs').promises;
+  const path = require('path');
+  const full = path.resolve(process.env.TN_FULL_DIR);
+  const open = fsp.open;
+  fsp.open = async (file, ...rest) => {
+    const h = await open(file, ...rest);
+    if (!path.resolve(String(file)).startsWith(full + path.sep)) return h;
+    const write = h.write.bind(h);
+    let written = 0;
+    h.write = async (...a) => {
+      if (written > (2 << 20)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      const r = await write(...a);
+      written += r.bytesWritten;
+      return r;
+    };
+    return h;
+  };
+`;
 
 function sha256(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -154,17 +179,26 @@ describe('a disk that fills up or fails under a running job', function () {
   });
 
   it('--out on a full disk: exit 2, one line, nothing left there; the run with --out elsewhere writes the reference', function () {
-    if (!mountPoint) this.skip(); // the export's writes are Node's own, not the store's: only a real full disk fails them
-    fs.rmSync(path.join(mountPoint, 'state'), { recursive: true, force: true });
-    const filler = path.join(mountPoint, 'filler');
-    fs.writeFileSync(filler, Buffer.alloc(10 << 20)); // leaves ~2 MB: the 2000-term b-file (11 MB) cannot fit
     const dir = tmpDir('outfull');
     const state = path.join(dir, 'state');
-    const r = runCli(['--count', '2000', '--state', state, '--out', path.join(mountPoint, 'b.txt')]);
+    let full: string;
+    let r: ReturnType<typeof runCli>;
+    if (mountPoint) {
+      full = mountPoint;
+      fs.rmSync(path.join(mountPoint, 'state'), { recursive: true, force: true });
+      fs.writeFileSync(path.join(full, 'filler'), Buffer.alloc(10 << 20)); // leaves ~2 MB: the 2000-term b-file (11 MB) cannot fit
+      r = runCli(['--count', '2000', '--state', state, '--out', path.join(full, 'b.txt')]);
+    } else {
+      full = tmpDir('fullout');
+      fs.writeFileSync(path.join(full, 'filler'), '');
+      const preload = path.join(dir, 'fullDisk.js');
+      fs.writeFileSync(preload, FULL_DISK_PRELOAD);
+      r = runCli(['--count', '2000', '--state', state, '--out', path.join(full, 'b.txt')], ['--require', preload], { TN_FULL_DIR: full });
+    }
     assert.equal(r.status, 2, r.stderr);
     assertOneLineFailure(r.stderr, /^tangent-numbers: the disk is full; nothing was written to .*b\.txt — free some space or choose another disk$/);
-    assert.deepEqual(fs.readdirSync(mountPoint), ['filler'], 'no temporary file left on the full disk');
-    fs.rmSync(filler);
+    assert.deepEqual(fs.readdirSync(full), ['filler'], 'no temporary file left on the full disk');
+    fs.rmSync(path.join(full, 'filler'));
     const out = path.join(dir, 'b.txt');
     const again = runCli(['--count', '2000', '--state', state, '--out', out]);
     assert.equal(again.status, 0, again.stderr);
