@@ -14,7 +14,7 @@ import * as path from 'path';
 import { crc32c } from './crc32';
 import { fs } from './fileLayer';
 import { atomicWriteFile, closeQuietly, errnoCode, fsyncDir, io, ioError, quarantinePath, readFully, writevFully } from './fsutil';
-import { CURRENT_LOG_FORMAT, EncodedTerms, RECORD_MAGIC, RECORD_OVERHEAD, checkRecord, maxDigits, type NewTerm } from './termLog';
+import { CURRENT_LOG_FORMAT, EncodedTerms, RECORD_MAGIC, RECORD_OVERHEAD, maxDigits, type NewTerm } from './termLog';
 
 export const PENDING_FILE = 'pending.log';
 const MAGIC = Buffer.from('TANPEND\0', 'latin1');
@@ -194,16 +194,6 @@ export class PendingTerms {
       }
     }
     this.size = at;
-  }
-
-  /** Term n's digits (a buffer of its own), checked; undefined if absent or damaged (its block is then recomputed). */
-  read(n: number): Uint8Array | undefined {
-    const place = this.places.get(n);
-    if (!place || this.fd === null) return undefined;
-    const rec = Buffer.allocUnsafe(place.length);
-    if (readFully(this.fd, rec, 0, rec.length, place.offset) !== rec.length) return undefined;
-    if (checkRecord(rec, n, CURRENT_LOG_FORMAT) !== null) return undefined;
-    return Uint8Array.prototype.slice.call(rec, PREFIX, place.length - 4) as Uint8Array;
   }
 
   /**
