@@ -70,6 +70,19 @@ export function storedBfile(stateDir: string, upTo?: number): Buffer {
 }
 
 /** Terms stored right now (safe while a writer appends: the extension's own reader). 0 when there is no state yet. */
+/**
+ * Terms durable in the log as the next writer will find them, right after a writer was killed: the log read
+ * to its end (a block appended just before the kill may not be in the index yet, which storedCount reads).
+ */
+export function durableCount(stateDir: string): number {
+  const s = StateDir.open(stateDir, { mode: 'read' });
+  try {
+    return s.count;
+  } finally {
+    s.close();
+  }
+}
+
 export async function storedCount(stateDir: string): Promise<number> {
   const reader = await AsyncTermReader.open(stateDir);
   try {
