@@ -348,6 +348,10 @@ export class JobController extends Disposable {
     const startOver = intent.startOver === true;
     if (startOver) await this.beginStartOver();
     const settings = getSettings();
+    // Leave the editor a core of its own unless the user asks otherwise.
+    const parallelism = settings.threads > 0 ? settings.threads : Math.max(1, os.availableParallelism() - 1);
+    // Says which values were used: in Restricted Mode the workspace's own values of these settings are ignored.
+    this.log.info(`job: ${parallelism} block thread(s), ${settings.workerMemoryLimitMb} MB memory limit per thread, checkpoints at most ${settings.checkpointIntervalSeconds} s apart`);
     let runner: JobRunner;
     try {
       runner = new JobRunner({
@@ -356,8 +360,7 @@ export class JobController extends Disposable {
         startOver,
         checkpointIntervalMs: settings.checkpointIntervalSeconds * 1000,
         maxOldGenerationSizeMb: settings.workerMemoryLimitMb,
-        // Leave the editor a core of its own unless the user asks otherwise.
-        parallelism: settings.threads > 0 ? settings.threads : Math.max(1, os.availableParallelism() - 1),
+        parallelism,
         workerDir: this.workerDir,
       });
     } catch (e) {

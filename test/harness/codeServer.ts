@@ -49,6 +49,9 @@ export interface SessionOptions {
   /** Limit for server start + workbench load. Default 90 s. */
   startTimeoutMs?: number;
   viewport?: { width: number; height: number };
+  /** 'restricted': workspace trust is on and the folder is not trusted (Restricted Mode, no start-up prompt).
+   *  Default: trust is disabled, as in most tests. */
+  workspaceTrust?: 'restricted';
 }
 
 export interface TestsResult {
@@ -272,8 +275,11 @@ export class VSCodeSession {
     const file = path.join(this.userDataDir, 'User', 'settings.json');
     let existing: Record<string, unknown> = {};
     try { existing = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>; } catch { /* none yet */ }
+    const trust = this.opts.workspaceTrust === 'restricted'
+      ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' }
+      : {};
     const settings = {
-      ...DEFAULT_SETTINGS, ...existing, ...this.opts.settings,
+      ...DEFAULT_SETTINGS, ...existing, ...trust, ...this.opts.settings,
       ...(this.opts.colorTheme ? { 'workbench.colorTheme': this.opts.colorTheme } : {}),
     };
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -290,7 +296,8 @@ export class VSCodeSession {
     const server = spawn(process.execPath, [
       entry, '--config', config, '--auth', 'none', '--bind-addr', `127.0.0.1:${this.port}`,
       '--user-data-dir', this.userDataDir, '--extensions-dir', this.extensionsDir,
-      '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+      '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override',
+      ...(this.opts.workspaceTrust === 'restricted' ? [] : ['--disable-workspace-trust']),
     ], { env: this.serverEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true }); // own group: see killSync
     this.server = server;
     this.serverExit = new Promise((resolve) => server.once('exit', () => resolve()));
