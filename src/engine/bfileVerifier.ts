@@ -4,7 +4,7 @@
 // plus at most one line, capped at the longest line T(n) can have); the caller awaits between chunks, so
 // an editor's event loop stays free.
 import * as fs from 'node:fs';
-import { maxDigits } from '../store/termLog';
+import { maxDigits } from '../store/termRecord';
 import { VERIFIER_PRIMES, VerificationError, Verifier } from './verifier';
 
 const [P, Q] = VERIFIER_PRIMES;
