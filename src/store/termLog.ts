@@ -53,9 +53,9 @@ export interface TermLogOptions {
   durable: boolean;
   /** Logs smaller than this are fully verified on every open (cheap); larger ones only at the tail. */
   fullCheckBelowBytes: number;
-  /** A recovery or repair (goes to `recoveries` and logger.warn). */
-  report(line: string): void;
-  info(line: string): void;
+  /** A recovery or repair (goes to `recoveries` and logger.warn). Callbacks: called without `this`. */
+  report: (line: string) => void;
+  info: (line: string) => void;
 }
 
 export class TermLog {

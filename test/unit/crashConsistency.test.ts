@@ -280,7 +280,10 @@ async function recordRun(root: string): Promise<Recorded> {
 
   // Recording wrappers around the store's promises: each calls the real method, then notes what it promised.
   const proto = StateDir.prototype;
+  // The originals: the wrappers call them with .call(this, …), and they are put back after the test.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const { appendTerms, writeSnapshot, truncateTo, archive } = proto;
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const open = StateDir.open;
   const noteAsides = (sd: StateDir, lines: readonly string[]) => {
     out.reports.push(...lines);
