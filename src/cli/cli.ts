@@ -214,9 +214,14 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 // Progress and messages go to stderr; a stderr nobody reads any more must not end the run (the exit status still tells).
 process.stderr.on('error', () => undefined);
 
+/** Throws why stdout failed, if it did. A function, so that the check after an await reads the variable anew. */
+function throwIfStdoutFailed(): void {
+  if (stdoutFailure) throw stdoutFailure;
+}
+
 /** Writes `chunk` to stdout, waiting while the pipe is full; throws PipeClosed once the reader is gone. */
 async function writeStdout(chunk: Uint8Array | string): Promise<void> {
-  if (stdoutFailure) throw stdoutFailure;
+  throwIfStdoutFailed();
   if (!process.stdout.write(chunk)) {
     await new Promise<void>((resolve) => {
       const wake = () => {
@@ -228,7 +233,7 @@ async function writeStdout(chunk: Uint8Array | string): Promise<void> {
       stdoutWaiters.add(wake);
     });
   }
-  if (stdoutFailure) throw stdoutFailure;
+  throwIfStdoutFailed();
 }
 
 /** `--out -`: the terms to stdout in order, as they come (a line per term, so `| head -1` hears at once). */
@@ -432,7 +437,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   let output: LiveOutput | undefined;
-  let outputFailure: unknown;
+  let outputFailure: Error | undefined;
   const checkpoints = { count: 0, ms: 0, blockStateMs: 0, bytes: 0 };
   let interval: { ms: number; reason: string } | undefined;
   const restores: { restoreMs: number; firstTermMs: number }[] = [];
@@ -456,7 +461,7 @@ async function main(): Promise<number> {
           // An unusable output path (or a reader of stdout gone) stops the job at once instead of after all the work.
           output.done.catch((err: unknown) => {
             if (!outputFailure && runner.running) {
-              outputFailure = err;
+              outputFailure = err instanceof Error ? err : new Error(String(err));
               runner.pause();
             }
           });

@@ -4,7 +4,7 @@
 // plus at most one line, capped at the longest line T(n) can have); the caller awaits between chunks, so
 // an editor's event loop stays free.
 import * as fs from 'node:fs';
-import { maxDigits } from '../store/termLog';
+import { maxDigits } from '../store/termRecord';
 import { VERIFIER_PRIMES, VerificationError, Verifier } from './verifier';
 
 const [P, Q] = VERIFIER_PRIMES;
@@ -272,8 +272,12 @@ function binaryByte(b: Uint8Array, from: number, to: number): ((line: number) =>
   return null;
 }
 
+/** Buffer's indexOf (a memchr), typed (`Buffer.prototype` is untyped in @types/node); called on any Uint8Array. */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- only ever called with .call(b, …), b the bytes it searches
+const bufferIndexOf: (this: Uint8Array, value: number, byteOffset: number) => number = (Buffer.prototype as Buffer).indexOf;
+
 function indexOfNewline(b: Uint8Array, from: number): number {
-  return Buffer.prototype.indexOf.call(b, NL, from);
+  return bufferIndexOf.call(b, NL, from);
 }
 
 function isDigitRun(b: Uint8Array, from: number, to: number): boolean {

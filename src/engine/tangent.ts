@@ -136,7 +136,7 @@ export function decimalDigitsUpper(n: number): number {
 
 /** T(1..count) exactly, by Brent & Harvey's in-place algorithm (O(count²) BigInt operations). */
 export function tangentSmall(count: number): bigint[] {
-  const t: bigint[] = new Array(count + 1).fill(0n);
+  const t: bigint[] = new Array<bigint>(count + 1).fill(0n);
   if (count < 1) return [];
   t[1] = 1n;
   for (let k = 2; k <= count; k++) t[k] = BigInt(k - 1) * t[k - 1];

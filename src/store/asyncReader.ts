@@ -17,9 +17,9 @@ import {
   type LogFormat,
   checkLogHeader,
   checkRecord,
-  damagedTerm,
   maxDigits,
-} from './termLog';
+} from './termRecord';
+import { damagedTerm } from './termLogScan';
 import { ioError } from './fsutil';
 
 const CHUNK = 1 << 20;

@@ -83,7 +83,7 @@ export function writevFully(fd: number, pieces: readonly Uint8Array[], position:
   let rest = pieces.filter((p) => p.length > 0);
   let at = position;
   while (rest.length > 0) {
-    let n = fs.writevSync(fd, rest as NodeJS.ArrayBufferView[], at);
+    let n = fs.writevSync(fd, rest, at);
     if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
     at += n;
     // Skip what was written: whole pieces, then the written start of a piece cut short.

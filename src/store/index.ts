@@ -7,8 +7,9 @@ export { releaseLockIfToken, inspectLock, lockStatusSync, LEASE_MS, RENEW_MS, MA
 export type { LockInfo, LockStatus, StaleLock, LeaseOptions } from './lock';
 export type { StoreLogger, StateDirOptions } from './stateDir';
 export type { Snapshot, SnapshotHeader } from './snapshot';
-export type { NewTerm, Term, LogScan, LogScanStep } from './termLog';
-export { EncodedTerms } from './termLog';
+export type { NewTerm, Term } from './termRecord';
+export type { LogScan, LogScanStep } from './termLogScan';
+export { EncodedTerms } from './termRecord';
 export { AsyncTermReader } from './asyncReader';
 export type { TermBytes } from './asyncReader';
 export { PendingTerms, PENDING_FILE } from './pendingTerms';

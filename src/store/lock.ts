@@ -254,7 +254,7 @@ function parseLock(text: string): LockInfo | null {
       typeof v.hostname === 'string' &&
       typeof v.token === 'string'
     ) {
-      const info: LockInfo = { pid: v.pid as number, hostname: v.hostname, startedAt: String(v.startedAt ?? ''), token: v.token };
+      const info: LockInfo = { pid: v.pid as number, hostname: v.hostname, startedAt: typeof v.startedAt === 'string' ? v.startedAt : '', token: v.token };
       if (typeof v.leaseMs === 'number' && v.leaseMs > 0) info.leaseMs = v.leaseMs;
       if (Number.isSafeInteger(v.procStart) && (v.procStart as number) >= 0) info.procStart = v.procStart as number;
       if (typeof v.bootId === 'string' && v.bootId) info.bootId = v.bootId;

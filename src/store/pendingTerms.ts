@@ -14,7 +14,7 @@ import * as path from 'path';
 import { crc32c } from './crc32';
 import { fs } from './fileLayer';
 import { atomicWriteFile, closeQuietly, errnoCode, fsyncDir, io, ioError, quarantinePath, readFully, writevFully } from './fsutil';
-import { CURRENT_LOG_FORMAT, EncodedTerms, RECORD_MAGIC, RECORD_OVERHEAD, maxDigits, type NewTerm } from './termLog';
+import { CURRENT_LOG_FORMAT, EncodedTerms, RECORD_MAGIC, RECORD_OVERHEAD, maxDigits, type NewTerm } from './termRecord';
 
 export const PENDING_FILE = 'pending.log';
 const MAGIC = Buffer.from('TANPEND\0', 'latin1');

@@ -248,15 +248,13 @@ export class SnapshotStore {
   private prune(): void {
     let kept = 0;
     for (const gen of this.generations()) {
-      let valid = this.known.has(gen);
-      if (!valid) {
+      if (!this.known.has(gen)) {
         const p = this.read(gen);
         if (p.kind === 'corrupt') {
           this.setAside(gen, `it is damaged (${p.reason})`);
           continue;
         }
         if (p.kind !== 'ok') continue; // another build's or sequence's file: not ours to judge
-        valid = true;
       }
       if (kept < 2) {
         kept++;

@@ -5,7 +5,9 @@ import { StoreError } from './errors';
 import { atomicWriteFile, errnoCode, freePath, fsyncDir, io, ioError, timestamp } from './fsutil';
 import { LOCK_FILE, WriterLock, judgeLeftover, ownedTempPath, type LeaseOptions, type StaleLock } from './lock';
 import { Snapshot, SnapshotHeader, SnapshotStore } from './snapshot';
-import { EncodedTerms, IDX_FILE, LOG_FILE, Term, TermLog, type LogScan, type NewTerm } from './termLog';
+import { TermLog } from './termLog';
+import type { LogScan } from './termLogScan';
+import { EncodedTerms, IDX_FILE, LOG_FILE, Term, type NewTerm } from './termRecord';
 import { PendingTerms } from './pendingTerms';
 
 export interface StoreLogger {

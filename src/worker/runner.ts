@@ -85,7 +85,7 @@ export class JobRunner {
     const jobMemory = jobThreadMemoryMb(memory, options.jobThreadMemoryMb);
     const youngGeneration = blockYoungGenerationMb(options.target);
     const parallelism = Math.max(1, options.parallelism ?? Math.min(2, os.availableParallelism()));
-    const control = this.control.buffer as SharedArrayBuffer;
+    const control = this.control.buffer;
     // Each block thread talks to the job worker over a channel of its own; a crash is reported here
     // (the job worker only sees the thread's port close), and named in the job's failure.
     let blockFailure: { code: string; message: string } | undefined;

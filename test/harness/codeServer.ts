@@ -303,7 +303,7 @@ export class VSCodeSession {
     this.serverExit = new Promise((resolve) => server.once('exit', () => resolve()));
     let listening: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => { listening = resolve; });
-    for (const stream of [server.stdout!, server.stderr!]) {
+    for (const stream of [server.stdout, server.stderr]) {
       stream.pipe(logFile, { end: false });
       lineSplitter(stream, (line) => {
         this.serverLogs.push(line);
@@ -347,7 +347,10 @@ export class VSCodeSession {
     let consoleChain = Promise.resolve();
     this.page.on('console', (m) => {
       if (this.payload.extensionTestsPath) return;
-      const args = Promise.all(m.args().map((a) => a.jsonValue().catch(() => String(a))));
+      // A value that is not JSON is shown as its handle's toString() (its preview, e.g. "JSHandle@node"),
+      // which playwright's types do not declare.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
+      const args = Promise.all(m.args().map((a): Promise<unknown> => a.jsonValue().catch(() => String(a))));
       consoleChain = consoleChain.then(() => args.then(
         (values) => this.addLog(`[console.${m.type()}] ${values.length ? format(...values) : m.text()}`),
         () => this.addLog(`[console.${m.type()}] ${m.text()}`)));
@@ -355,7 +358,7 @@ export class VSCodeSession {
     // The web workbench calls these (as for @vscode/test-web) when running extension tests. They survive
     // navigations, so they are exposed once.
     await this.page.exposeFunction('codeAutomationLog', (type: unknown, args: unknown) => {
-      const text = format(...(Array.isArray(args) ? args : [args]));
+      const text = format(...(Array.isArray(args) ? (args as unknown[]) : [args]));
       this.addLog(type === 'error' ? `[error] ${text}` : text);
     });
     await this.page.exposeFunction('codeAutomationExit', (code: number, logs?: { relativePath: string; contents: string }[]) => {
@@ -497,7 +500,7 @@ export class VSCodeSession {
       // Each attempt waits at most 5 s: a palette opened before the extension's contributions were
       // registered keeps showing "No matching commands", so it is closed and opened again.
       const state = await this.page.waitForFunction(([sel, q, t]) => {
-        const input = document.querySelector(sel.input) as HTMLInputElement | null;
+        const input = document.querySelector<HTMLInputElement>(sel.input);
         if (!input || input.offsetParent === null || input.value !== q) return 'closed';
         const rows = Array.from(document.querySelectorAll(sel.row));
         const i = rows.findIndex((r) => r.querySelector('.label-name')?.textContent?.trim() === t);
@@ -514,7 +517,7 @@ export class VSCodeSession {
       }
     }
     await this.wrap(this.page.waitForFunction(([sel, q]) => {
-      const el = document.querySelector(sel) as HTMLInputElement | null;
+      const el = document.querySelector<HTMLInputElement>(sel);
       return !el || el.offsetParent === null || el.value !== q;
     }, [Q.input, query] as const, { timeout: Math.max(5_000, deadline - Date.now()) }), `the command palette to close after "${title}"`);
   }
@@ -544,7 +547,7 @@ export class VSCodeSession {
     const read = async () => ((await msg.isVisible()) ? (await msg.innerText()).trim() : '');
     if (!expected) return read();
     await this.wrap(this.page.waitForFunction(([sel, src, flags]) => {
-      const el = document.querySelector(sel) as HTMLElement | null;
+      const el = document.querySelector<HTMLElement>(sel);
       return !!el && el.offsetParent !== null && new RegExp(src, flags).test(el.innerText.trim());
     }, [Q.message, expected.source, expected.flags] as const, { timeout: timeoutMs }), `the quick input message to match ${expected}`);
     return read();

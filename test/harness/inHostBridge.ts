@@ -126,7 +126,7 @@ export function run(): Promise<void> {
       return { job: a.job, stateDir: a.stateDir };
     },
     job: async () => (await api()).job,
-    waitJob: async (p) => waitJob(p as Parameters<typeof waitJob>[0]),
+    waitJob: async (p) => waitJob(p),
     exec: async (p) => plain(await vscode.commands.executeCommand(String(p.command), ...((p.args as unknown[]) ?? []))),
     // Starts commands in one go, none awaited before the next starts (a double click), then waits for all;
     // returns each one's value or error.

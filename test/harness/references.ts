@@ -4,6 +4,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { inspect } from 'node:util';
 import { AsyncTermReader, StateDir } from '../../src/store';
 
 /** test/fixtures, found from out/test/... and from test/... alike. */
@@ -123,13 +124,13 @@ export async function poll<T>(probe: () => Promise<T | undefined | false> | T | 
   for (;;) {
     try {
       const v = await probe();
-      if (v !== undefined && v !== false) return v as T;
+      if (v !== undefined && v !== false) return v;
       lastError = undefined;
     } catch (e) {
       lastError = e;
     }
     if (Date.now() > until) {
-      const why = lastError ? ` (last error: ${(lastError as Error).message ?? String(lastError)})` : '';
+      const why = lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : inspect(lastError)})` : '';
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
     }
     await new Promise((r) => setTimeout(r, everyMs));

@@ -66,7 +66,7 @@ export async function waitForExtensionLog(session: VSCodeSession, re: RegExp, ti
     return await poll(() => extensionLogLines(session).slice(since).find((l) => re.test(l)), `a line matching ${re} in the extension's log`, timeoutMs, 100);
   } catch (e) {
     const tail = extensionLogLines(session).slice(-25).join('\n');
-    throw new Error(`${(e as Error).message}\n--- last lines of ${LOG_NAME} ---\n${tail}`);
+    throw new Error(`${(e as Error).message}\n--- last lines of ${LOG_NAME} ---\n${tail}`, { cause: e });
   }
 }
 
@@ -103,7 +103,7 @@ export async function waitForStatus(session: VSCodeSession, re: RegExp, timeoutM
       return last?.visible && re.test(last.text) ? last : undefined;
     }, `the status bar item to show ${re}`, timeoutMs, 50);
   } catch (e) {
-    throw new Error(`${(e as Error).message}; it shows ${JSON.stringify(last)}`);
+    throw new Error(`${(e as Error).message}; it shows ${JSON.stringify(last)}`, { cause: e });
   }
 }
 
@@ -176,7 +176,7 @@ export async function waitForFocusedRow(session: VSCodeSession, label: string, t
       return seen === label;
     }, `the focused quick input row to be "${label}"`, timeoutMs, 50);
   } catch (e) {
-    throw new Error(`${(e as Error).message} (focused row: "${seen}")`);
+    throw new Error(`${(e as Error).message} (focused row: "${seen}")`, { cause: e });
   }
 }
 

@@ -58,11 +58,11 @@ export class TermsView {
   async frames(timeoutMs = 30_000): Promise<{ host: Frame; inner: Frame }> {
     const hostEl = this.session.page.locator(`vscode-webview=${VIEW_TITLE}`).first();
     await hostEl.waitFor({ state: 'attached', timeout: timeoutMs });
-    const host = await (await hostEl.elementHandle())!.contentFrame();
+    const host = await (await hostEl.elementHandle()).contentFrame();
     if (!host) throw new Error('the Terms webview has no host frame');
     const innerEl = host.locator('#active-frame');
     await innerEl.waitFor({ state: 'attached', timeout: timeoutMs });
-    const inner = await (await innerEl.elementHandle())!.contentFrame();
+    const inner = await (await innerEl.elementHandle()).contentFrame();
     if (!inner) throw new Error('the Terms webview has no content frame');
     await inner.waitForFunction(() => !!document.getElementById('scroller'), undefined, { timeout: timeoutMs });
     return { host, inner };
@@ -194,7 +194,7 @@ export class TermsView {
       let host: (Window & { __vscode_post_message__?: (channel: string, data: unknown) => void }) | undefined;
       for (const w of Array.from({ length: window.top!.frames.length }, (_, i) => window.top!.frames[i])) {
         try {
-          if (Array.from({ length: w.frames.length }, (_, i) => w.frames[i]).includes(window)) host = w as typeof host;
+          if (Array.from({ length: w.frames.length }, (_, i) => w.frames[i]).includes(window)) host = w;
         } catch {
           /* a cross-origin frame */
         }

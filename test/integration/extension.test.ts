@@ -69,7 +69,7 @@ suite('extension: activation and contributions', () => {
   test('activates by itself after start-up (onStartupFinished), without a command', async () => {
     const ext = vscode.extensions.getExtension<TangentNumbersApi>(EXTENSION_ID);
     assert.ok(ext, `extension ${EXTENSION_ID} is not installed in this extension host`);
-    assert.deepEqual(ext.packageJSON.activationEvents, ['onStartupFinished']);
+    assert.deepEqual((ext.packageJSON as { activationEvents?: unknown }).activationEvents, ['onStartupFinished']);
     // Nothing in this suite has called activate() or a command yet: only the start-up event can activate it.
     await poll(() => ext.isActive, 'the extension to be activated by onStartupFinished', 30_000);
     const a = ext.exports;

@@ -90,7 +90,7 @@ async function killRepeatedly(o: { count: number; threads: number; kills: number
     const delay = duringStartup ? Math.floor(random() * 250) : soonest + Math.floor(random() * (latest - soonest));
     const ready = duringStartup ? Promise.resolve() : waitForStderr(child, /computing \d+ terms|resuming at term|already computed/, 30000).then(() => undefined);
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = ready.then(() => new Promise<null>((r) => setTimeout(() => r(null), delay)));
     const result = await Promise.race([exited(child), timer]);
     if (result === null) {
@@ -236,7 +236,7 @@ describe('CLI', function () {
       await new Promise((r) => setTimeout(r, 400));
       const gone = exited(child);
       let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.kill(signal);
       const { code: exitCode } = await gone;
       assert.equal(exitCode, code, stderr);

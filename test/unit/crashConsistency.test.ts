@@ -10,7 +10,8 @@ import * as nodeFs from 'node:fs';
 import * as path from 'node:path';
 import { StateDir, type NewTerm } from '../../src/store';
 import { fs as layer } from '../../src/store/fileLayer';
-import { CURRENT_LOG_FORMAT, LOG_HEADER_SIZE, RECORD_OVERHEAD, TermLog, checkRecord } from '../../src/store/termLog';
+import { TermLog } from '../../src/store/termLog';
+import { CURRENT_LOG_FORMAT, LOG_HEADER_SIZE, RECORD_OVERHEAD, checkRecord } from '../../src/store/termRecord';
 import { restoreEngine, writeCheckpoint } from '../../src/worker/jobState';
 import { JobRunner, type JobOptions } from '../../src/worker/runner';
 import { CrashModel, FsRecorder, describeOp, materialize, treeDigest, type CrashState, type Op, type Tree } from './powerLoss';
@@ -279,7 +280,10 @@ async function recordRun(root: string): Promise<Recorded> {
 
   // Recording wrappers around the store's promises: each calls the real method, then notes what it promised.
   const proto = StateDir.prototype;
+  // The originals: the wrappers call them with .call(this, …), and they are put back after the test.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const { appendTerms, writeSnapshot, truncateTo, archive } = proto;
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const open = StateDir.open;
   const noteAsides = (sd: StateDir, lines: readonly string[]) => {
     out.reports.push(...lines);

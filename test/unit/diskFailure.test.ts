@@ -105,11 +105,11 @@ function injectFault(fault: Fault): () => void {
   storeFs.writeSync = ((fd: number, ...rest: unknown[]) => {
     if (fault.on === 'write') hit(files.get(fd) ?? `fd ${fd}`, 'write');
     return (saved.writeSync as (...a: unknown[]) => number)(fd, ...rest);
-  }) as typeof storeFs.writeSync;
+  });
   storeFs.writevSync = ((fd: number, buffers: readonly NodeJS.ArrayBufferView[], position?: number) => {
     if (fault.on === 'write') hit(files.get(fd) ?? `fd ${fd}`, 'write');
     return saved.writevSync(fd, buffers, position);
-  }) as typeof storeFs.writevSync;
+  });
   return () => Object.assign(storeFs, saved);
 }
 
@@ -163,7 +163,7 @@ describe('a disk that fills up or fails under a running job', function () {
         written += buffers.reduce((s, b) => s + b.byteLength, 0);
         if (written > 12 << 20) throw full();
         return saved.writevSync(fd, buffers, position);
-      }) as typeof storeFs.writevSync;
+      });
       let outcome: JobOutcome;
       try {
         outcome = await new JobRunner({ stateDir: state, target: 4000, workerDir: WORKER_DIR, inline: true }).outcome;
@@ -240,7 +240,7 @@ describe('a disk that fills up or fails under a running job', function () {
     const state = path.join(dir, 'state');
     const child = spawn(process.execPath, [CLI, '--count', '6000', '--state', state, '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     for (let i = 0; i < 600 && !/computing 6000 terms/.test(stderr); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(stderr, /computing 6000 terms/);

@@ -200,7 +200,7 @@ describe('engine: state machine', () => {
       caught = e;
     }
     assert.ok(caught instanceof VerificationError, 'a VerificationError is thrown');
-    assert.equal((caught as VerificationError).n, 170);
+    assert.equal(caught.n, 170);
     assert.match((caught as Error).message, /T\(170\) failed verification/);
     assert.ok(engine.done < 170, 'nothing from the bad block was committed');
     good.forEach((t) => assert.equal(t.digits, REFERENCE[t.n - 1]));

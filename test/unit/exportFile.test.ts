@@ -167,7 +167,7 @@ describe('exportTerms', () => {
       const open = (async (file: fs.PathLike, flags?: string | number, mode?: fs.Mode) => {
         if (where === 'open' && flags === 'wx') throw errno(code, 'open');
         const h: FileHandle = await realOpen(file, flags, mode);
-        if (where === 'write' && flags === 'wx') h.write = (() => Promise.reject(errno(code, 'write'))) as FileHandle['write'];
+        if (where === 'write' && flags === 'wx') h.write = (() => Promise.reject(errno(code, 'write')));
         return h;
       }) as typeof fs.promises.open;
       await withPromises({ open }, () => expectExportError(exportTerms(terms(1, 20), target, 'bfile'), re));

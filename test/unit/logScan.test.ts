@@ -315,7 +315,7 @@ describe('log scan and healing', function () {
     const storeModule = path.resolve(__dirname, '../../src/store/index.js');
     const child = spawn(process.execPath, ['-e', code, storeModule, path.join(FIXTURES_DIR, 'b000182.txt'), dir], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const done = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     let finished = false;
     void done.then(() => (finished = true));
@@ -348,7 +348,7 @@ describe('log scan and healing', function () {
       const eio = () => {
         throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', syscall: 'read' });
       };
-      const e = expectStoreError(() => withStoreFs({ readSync: eio as typeof storeFs.readSync }, () => scan.step(4096)), 'IO_ERROR');
+      const e = expectStoreError(() => withStoreFs({ readSync: eio }, () => scan.step(4096)), 'IO_ERROR');
       assert.match(e.message, /^the disk reported an I\/O error while trying to read .*terms\.log \(EIO\); /);
       let r: LogScanStep;
       do r = scan.step(4096);
@@ -430,7 +430,7 @@ describe('log scan and healing', function () {
         assert.deepEqual(r.last, { done: true, verifiedThrough: 999, damage: { n: 1000, offset: damagedAt, reason: 'its checksum is wrong' } });
         assert.ok(r.mostRead <= (1 << 20) + 16 + 6000 + 8 * 2000, `a step read ${r.mostRead} bytes`);
         assert.ok(r.steps >= 3);
-        aside = sd.healFrom(1000, r.last.damage!.reason);
+        aside = sd.healFrom(1000, r.last.damage.reason);
         assert.equal(sd.count, 999);
         assert.ok((sd.latestSnapshot?.header.position ?? 0) <= 999, 'no snapshot ahead of the log');
         assert.ok(sd.recoveries.some((l) => /snapshot-\d+\.snap aside .* at term 2000 but terms\.log holds only 999 terms/.test(l)), sd.recoveries.join(' | '));

@@ -4,7 +4,47 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+interface MenuEntry {
+  command: string;
+  when?: string;
+  group?: string;
+}
+interface Setting {
+  type: string;
+  default: unknown;
+  scope?: string;
+  description?: string;
+  markdownDescription?: string;
+  minimum?: number;
+  maximum?: number;
+}
+/** The fields of package.json this test reads (what it asserts of them is below). */
+interface Manifest {
+  publisher: string;
+  name: string;
+  main: string;
+  icon: string;
+  homepage: string;
+  engines: { vscode: string };
+  extensionKind: string[];
+  activationEvents: string[];
+  categories: string[];
+  bugs: { url: string };
+  galleryBanner: { color: string; theme: string };
+  capabilities: {
+    untrustedWorkspaces: { supported: string; restrictedConfigurations: string[]; description: string };
+    virtualWorkspaces: { supported: string; description: string };
+  };
+  contributes: {
+    commands: { command: string; title: string; category: string; icon: string }[];
+    menus: Record<string, MenuEntry[]>;
+    viewsContainers: { activitybar: { id: string; title: string; icon: string }[] };
+    views: Record<string, { id: string; type: string; name: string }[]>;
+    configuration: { properties: Record<string, Setting> };
+  };
+}
+
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Manifest;
 const contributes = pkg.contributes;
 const COMMANDS = [
   'compute', 'pause', 'resume', 'cancel', 'showTerms', 'export', 'showLog', 'takeOver',
@@ -55,7 +95,7 @@ describe('manifest (package.json)', () => {
   });
 
   it('contributes exactly its commands, all in the "Tangent Numbers" category, registered by the code', () => {
-    const ids = contributes.commands.map((c: { command: string }) => c.command);
+    const ids = contributes.commands.map((c) => c.command);
     assert.deepEqual([...ids].sort(), [...COMMANDS].sort());
     const source = fs.readFileSync(path.join(ROOT, 'src', 'extension', 'extension.ts'), 'utf8');
     for (const c of contributes.commands) {
@@ -65,14 +105,14 @@ describe('manifest (package.json)', () => {
       assert.ok(source.includes(`registerCommand('${c.command}'`), `${c.command} is registered in extension.ts`);
     }
     // Commands that ask for more input end with an ellipsis (VS Code UX guideline).
-    const title = (id: string) => contributes.commands.find((c: { command: string }) => c.command === id).title;
+    const title = (id: string) => contributes.commands.find((c) => c.command === id)?.title;
     assert.equal(title('tangentNumbers.compute'), 'Compute…');
     assert.equal(title('tangentNumbers.export'), 'Export…');
     assert.equal(title('tangentNumbers.verifyBfile'), 'Verify b-file…');
   });
 
   it('palette and view menus follow the job state through the tangentNumbers.jobState context key', () => {
-    const when = (menu: { command: string; when?: string }[], id: string) => menu.find((m) => m.command === id)?.when;
+    const when = (menu: MenuEntry[], id: string) => menu.find((m) => m.command === id)?.when;
     const palette = contributes.menus.commandPalette;
     assert.equal(when(palette, 'tangentNumbers.pause'), 'tangentNumbers.jobState == running');
     assert.equal(when(palette, 'tangentNumbers.resume'), 'tangentNumbers.jobState == paused || tangentNumbers.jobState == cancelled || tangentNumbers.jobState == error');
@@ -83,8 +123,8 @@ describe('manifest (package.json)', () => {
       assert.ok(COMMANDS.includes(m.command), `menu entry for unknown command ${m.command}`);
     }
     for (const m of contributes.menus['view/title']) {
-      assert.match(m.when, /^view == tangentNumbers\.terms\b/, `view/title entry ${m.command} is scoped to the terms view`);
-      assert.match(m.group, /^navigation@\d+$/);
+      assert.match(m.when ?? '', /^view == tangentNumbers\.terms\b/, `view/title entry ${m.command} is scoped to the terms view`);
+      assert.match(m.group ?? '', /^navigation@\d+$/);
     }
     const controller = fs.readFileSync(path.join(ROOT, 'src', 'extension', 'jobController.ts'), 'utf8');
     assert.ok(controller.includes(`'setContext', 'tangentNumbers.jobState'`), 'the controller sets the context key the when clauses use');
@@ -96,7 +136,7 @@ describe('manifest (package.json)', () => {
     assert.deepEqual(menu.map((m) => m.command), ROW);
     for (const m of menu) assert.equal(m.when, "webviewId == 'tangentNumbers.terms' && webviewSection == 'row'", `${m.command} shows on rows only`);
     for (const id of ROW) {
-      const p = contributes.menus.commandPalette.find((m: { command: string }) => m.command === id);
+      const p = contributes.menus.commandPalette.find((m) => m.command === id);
       assert.equal(p?.when, 'false', `${id} is hidden from the command palette (it needs a row)`);
     }
     // The rows carry the context the when clauses test.
@@ -132,7 +172,8 @@ describe('manifest (package.json)', () => {
       assert.equal(props[key].type, e.type, `${key} type`);
       assert.equal(props[key].default, e.default, `${key} default`);
       assert.ok(props[key].description || props[key].markdownDescription, `${key} is described`);
-      if (e.type === 'integer') assert.ok(props[key].minimum <= props[key].default && props[key].default <= props[key].maximum, `${key} default within bounds`);
+      const { minimum, maximum, default: d } = props[key];
+      if (e.type === 'integer') assert.ok(typeof d === 'number' && minimum !== undefined && maximum !== undefined && minimum <= d && d <= maximum, `${key} default within bounds`);
     }
     assert.equal(props['tangentNumbers.defaultCount'].maximum, 20000, 'the same bound the input box enforces');
   });

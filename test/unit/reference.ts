@@ -15,8 +15,8 @@ export const REFERENCE: readonly string[] = REFERENCE_BFILE.trimEnd()
     return v;
   });
 
-export const REFERENCE_HASHES: Record<string, { sha256: string; bytes: number }> = JSON.parse(
-  fs.readFileSync(path.join(FIXTURES, 'reference-bfile-hashes.json'), 'utf8'),
+export const REFERENCE_HASHES: Record<string, { sha256: string; bytes: number }> = (
+  JSON.parse(fs.readFileSync(path.join(FIXTURES, 'reference-bfile-hashes.json'), 'utf8')) as { bfiles: Record<string, { sha256: string; bytes: number }> }
 ).bfiles;
 
 /** T(n) mod each verifier prime for n = 1..17000 (PARI/GP), index n-1: enough to reach the verifier's second run of 2^13 products. */

@@ -57,10 +57,10 @@ describe('SerialQueue', () => {
     assert.deepEqual(ran, [1, 2, 3, 4]);
     assert.deepEqual(settled[0], { status: 'fulfilled', value: 'one' });
     assert.equal(settled[1].status, 'rejected');
-    assert.equal((settled[1] as PromiseRejectedResult).reason.message, 'sync failure');
+    assert.equal((settled[1].reason as Error).message, 'sync failure');
     assert.equal(settled[2].status, 'rejected');
-    assert.ok((settled[2] as PromiseRejectedResult).reason instanceof RangeError);
-    assert.equal((settled[2] as PromiseRejectedResult).reason.message, 'async failure');
+    assert.ok(settled[2].reason instanceof RangeError);
+    assert.equal(settled[2].reason.message, 'async failure');
     assert.deepEqual(settled[3], { status: 'fulfilled', value: 'four' });
     // And the queue still works afterwards.
     assert.equal(await q.run(async () => 5), 5);

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import { fs as nodeFs } from '../../src/store/fileLayer'; // the store's file layer, for monkey-patching
 import * as path from 'path';
 import { AsyncTermReader, EncodedTerms, StateDir, StoreError, crc32, crc32Portable, crc32c } from '../../src/store';
-import { isDigits } from '../../src/store/termLog';
+import { isDigits } from '../../src/store/termRecord';
 import type { Snapshot, StoreLogger, Term } from '../../src/store';
 import { REF_TERMS, fixturePath, tempDirs, expectStoreError } from './testUtil';
 

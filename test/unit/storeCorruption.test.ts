@@ -6,6 +6,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import { fs as storeFs } from '../../src/store/fileLayer'; // every file-system call of the store's writer side, for patching
 import * as path from 'path';
+import { inspect } from 'util';
 import { AsyncTermReader, StateDir, StoreError, crc32, crc32c } from '../../src/store';
 import type { Term } from '../../src/store';
 import { REF_TERMS, fixturePath, tempDirs, expectStoreError, mulberry32 } from './testUtil';
@@ -201,7 +202,7 @@ describe('store: damage and crashes', function () {
         }
         const r = readAll(sd);
         sd.close();
-        assert.strictEqual(r.error, undefined, `${what}: ${String(r.error)}`);
+        assert.strictEqual(r.error, undefined, `${what}: ${inspect(r.error)}`);
         assertReferencePrefix(r.terms, what);
         const header = pos < 16;
         const k = header ? 1 : recordOf(pos);
@@ -239,7 +240,7 @@ describe('store: damage and crashes', function () {
           assertReferencePrefix(r.terms, what);
           const k = pos < 16 ? 1 : recordOf(pos);
           if (r.error !== undefined) {
-            assert.ok(r.error instanceof StoreError && r.error.code === 'CORRUPT', `${what}: ${String(r.error)}`);
+            assert.ok(r.error instanceof StoreError && r.error.code === 'CORRUPT', `${what}: ${inspect(r.error)}`);
             assert.strictEqual(r.terms.length, k - 1, what);
             assert.deepStrictEqual(sd.verifyAll(), { ok: false, firstBad: k }, what);
           } else {
@@ -269,7 +270,7 @@ describe('store: damage and crashes', function () {
         const sd = StateDir.open(dir, { durable: false, fullCheckBelowBytes: i % 2 ? 0 : undefined });
         const r = readAll(sd);
         sd.close();
-        assert.strictEqual(r.error, undefined, `${what}: ${String(r.error)}`);
+        assert.strictEqual(r.error, undefined, `${what}: ${inspect(r.error)}`);
         assert.deepStrictEqual(r.terms, REF.slice(0, TERMS), what);
         assert.ok(fs.readFileSync(path.join(dir, 'terms.idx')).equals(idx), `${what}: index repaired`);
       }

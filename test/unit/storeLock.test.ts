@@ -525,7 +525,7 @@ describe('store: writer lock', function () {
 
       if (LINUX) {
         const child = await liveChild();
-        const reused = holder({ pid: child.pid as number, procStart: (processStartTicks(child.pid as number) as number) + 1, bootId: BOOT_ID });
+        const reused = holder({ pid: child.pid, procStart: (processStartTicks(child.pid as number) as number) + 1, bootId: BOOT_ID });
         plant(file, reused);
         st = await both(dir);
         assert.deepStrictEqual(st.kind === 'stale' && [st.holder, st.why], [reused, 'its pid now belongs to another process']);
@@ -603,7 +603,7 @@ describe('store: writer lock', function () {
       const stale = holder({ pid: await deadPid() });
       plant(path.join(dir, 'LOCK'), stale);
       const sentinel = path.join(dir, `LOCK.takeover.${stale.token}.0`);
-      plant(sentinel, holder({ pid: child.pid as number, procStart: processStartTicks(child.pid as number), bootId: BOOT_ID }), 4600);
+      plant(sentinel, holder({ pid: child.pid, procStart: processStartTicks(child.pid as number), bootId: BOOT_ID }), 4600);
       const t0 = Date.now();
       const lock = WriterLock.acquire(dir, () => undefined);
       const waited = Date.now() - t0;

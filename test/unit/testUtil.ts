@@ -15,11 +15,11 @@ export function fixturePath(): string {
 export const REF_TERMS: Term[] = REFERENCE.map((digits, i) => ({ n: i + 1, digits }));
 
 /** Temporary directories under os.tmpdir(), remembered in `roots` so an after() hook can remove them. */
-export function tempDirs(prefix: string): { roots: string[]; tmpDir(tag: string): string } {
+export function tempDirs(prefix: string): { roots: string[]; tmpDir: (tag: string) => string } {
   const roots: string[] = [];
   return {
     roots,
-    tmpDir(tag: string): string {
+    tmpDir: (tag: string): string => {
       const d = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-${tag}-`));
       roots.push(d);
       return d;

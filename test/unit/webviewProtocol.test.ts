@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import {
   TERMS_MAX_N,
   TERMS_PAGE_LIMIT,
@@ -136,7 +137,7 @@ describe('terms view protocol: parseFromWebview', () => {
 
   it('rejects unknown, mistyped or path-like message types', () => {
     for (const type of ['init', 'rows', 'term', 'job', 'Ready', 'READY', 'ready ', '', '../../etc/passwd', '__proto__', 'constructor', 'hasOwnProperty', 1, null, undefined, ['ready'], { type: 'ready' }]) {
-      assert.equal(parseFromWebview({ type }), undefined, String(type));
+      assert.equal(parseFromWebview({ type }), undefined, inspect(type));
     }
   });
 

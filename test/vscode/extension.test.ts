@@ -83,8 +83,8 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
       { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(cli);
     let output = '';
-    cli.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    cli.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    cli.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    cli.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exit = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
     await poll(async () => {
       if (cli.exitCode !== null) throw new Error(`the CLI exited early (${cli.exitCode}):\n${output}`);

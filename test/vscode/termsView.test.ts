@@ -274,7 +274,7 @@ describe('Terms view and export in the real workbench (code-server)', function (
       const ui = await session.page.evaluate(() => ({
         toasts: Array.from(document.querySelectorAll('.notifications-toasts .notification-toast')).map((t) => (t as HTMLElement).innerText.replace(/\s+/g, ' ').slice(0, 120)),
         toastsContainer: document.querySelector('.notifications-toasts')?.className,
-        quickInput: (document.querySelector('.quick-input-widget') as HTMLElement | null)?.style.display,
+        quickInput: document.querySelector<HTMLElement>('.quick-input-widget')?.style.display,
         quickInputTitle: document.querySelector('.quick-input-widget .quick-input-title')?.textContent,
         dialog: document.querySelector('.monaco-dialog-box')?.textContent?.slice(0, 200) ?? null,
         focus: `${document.activeElement?.tagName}.${document.activeElement?.className}`,
@@ -579,7 +579,7 @@ describe('Terms view and export in the real workbench (code-server)', function (
         // code-server's simple save dialog: a quick input holding a path. Wait until it proposes
         // <workspace>/<proposedName> (typing earlier would be overwritten by that).
         const proposed = path.join(workspace, proposedName);
-        await session!.page.waitForFunction((p) => (document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value === p, proposed, { timeout: 15_000 });
+        await session!.page.waitForFunction((p) => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value === p, proposed, { timeout: 15_000 });
         const dialogTitle = await title.textContent();
         // Typing another folder makes the dialog list it; Enter while it loads is ignored, so press Enter
         // until the dialog goes or asks something else.
@@ -589,7 +589,7 @@ describe('Terms view and export in the real workbench (code-server)', function (
           await session!.pressKey('Enter');
           const done = await session!.page
             .waitForFunction((t) => {
-              const box = document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null;
+              const box = document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input');
               return !box || box.offsetParent === null || document.querySelector('.quick-input-widget .quick-input-title')?.textContent !== t;
             }, dialogTitle, { timeout: 5_000 })
             .then(() => true, () => false);
@@ -650,11 +650,11 @@ describe('Terms view and export in the real workbench (code-server)', function (
           const text = await session!.waitForNotification(new RegExp(`Tangent Numbers: cannot write to ${c.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`), 10_000).catch(async (e: Error) => {
             const dom = await session!.page.evaluate(() => ({
               toasts: Array.from(document.querySelectorAll('.notifications-toasts .notification-toast')).map((t) => (t as HTMLElement).innerText),
-              toastsContainer: (document.querySelector('.notifications-toasts') as HTMLElement | null)?.className,
-              center: (document.querySelector('.notifications-center') as HTMLElement | null)?.className,
+              toastsContainer: document.querySelector<HTMLElement>('.notifications-toasts')?.className,
+              center: document.querySelector<HTMLElement>('.notifications-center')?.className,
               centerItems: Array.from(document.querySelectorAll('.notifications-center .notification-list-item-message')).map((t) => (t as HTMLElement).innerText),
               active: `${document.activeElement?.tagName}.${document.activeElement?.className}`,
-              quickInput: (document.querySelector('.quick-input-widget') as HTMLElement | null)?.style.display,
+              quickInput: document.querySelector<HTMLElement>('.quick-input-widget')?.style.display,
             }));
             throw new Error(`${e.message.split('\n')[0]}\nDOM: ${JSON.stringify(dom, null, 2)}`);
           });
