@@ -181,9 +181,12 @@ export interface TermSummary {
 }
 
 export type ToWebview =
-  /** Answer to `ready`: the job and the number of stored terms. `now` is the host's clock (epoch ms). */
-  | { type: 'init'; job: JobView; count: number; now: number }
-  | { type: 'job'; job: JobView; now: number }
+  /**
+   * Answer to `ready`: the job and the number of stored terms. `now` is the host's clock (epoch ms). `advice` is
+   * what to do about the job's failure, in the editor's language ('' when the job has not failed).
+   */
+  | { type: 'init'; job: JobView; advice: string; count: number; now: number }
+  | { type: 'job'; job: JobView; advice: string; now: number }
   /** Terms 1..count are stored (sent on commits, throttled). */
   | { type: 'count'; count: number }
   /** Answer to `getRows` (from/to as asked); `rows` holds what exists, `count` the stored terms at reading time. */

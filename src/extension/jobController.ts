@@ -11,7 +11,8 @@ import { duration } from '../store/lock';
 import { JobRunner, type JobOutcome } from '../worker/runner';
 import { removeStaleTemps, writeFileAtomic } from './atomicFile';
 import { Disposable } from './disposable';
-import { formatLocalTime, formatTook } from './format';
+import { formatLocalTime } from '../common/format';
+import { formatTook } from './format';
 import { SerialQueue } from './serialQueue';
 import { getSettings } from './settings';
 

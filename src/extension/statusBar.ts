@@ -4,7 +4,8 @@
 import * as vscode from 'vscode';
 import type { JobView } from '../common/protocol';
 import { Disposable } from './disposable';
-import { formatBytes, formatDuration, formatTook, percent, spokenDuration } from './format';
+import { percent } from '../common/format';
+import { formatBytes, formatDuration, formatTook, spokenDuration } from './format';
 
 /** How long a finished job's item stays in the status bar. */
 export const STATUS_HIDE_AFTER_DONE_MS = 10_000;

@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { exportCommand } from './commands';
-import { formatBytes, formatLocalTime } from './format';
+import { formatLocalTime } from '../common/format';
+import { formatBytes } from './format';
 import type { JobController } from './jobController';
 import { listStoredJobs, storedJobDetail, type StoredJob } from './storedJobsList';
 

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AsyncTermReader } from '../store';
-import { archiveTime, formatBytes } from './format';
+import { archiveTime, formatBytes } from '../common/format';
 
 export interface StoredJob {
   dir: string;

@@ -2,8 +2,12 @@
 // The host never sends all terms: the webview asks for pages of row summaries and for single full values.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { TERMS_PAGE_LIMIT, parseFromWebview, summarizeTerm, type FromWebview, type ToWebview } from '../common/protocol';
+import { NO_VALUE } from '../common/format';
+import { TERMS_PAGE_LIMIT, parseFromWebview, summarizeTerm, type FromWebview, type JobView, type ToWebview } from '../common/protocol';
+import { VIEW_CONFIG_ELEMENT_ID, type ViewConfig, type ViewStrings } from '../common/viewStrings';
 import { Disposable } from './disposable';
+import { failureAdvice } from './failureText';
+import { tookTexts } from './format';
 import type { JobController } from './jobController';
 
 /** At most this many messages of one kind per second reach the webview (job updates, new counts). */
@@ -68,7 +72,10 @@ export class TermsViewProvider extends Disposable implements vscode.WebviewViewP
   private refused = 0;
 
   private readonly jobUpdates = this.register(
-    new Throttle(1000 / UPDATES_PER_SECOND, () => this.post({ type: 'job', job: this.controller.current, now: Date.now() })),
+    new Throttle(1000 / UPDATES_PER_SECOND, () => {
+      const job = this.controller.current;
+      this.post({ type: 'job', job, advice: adviceFor(job), now: Date.now() });
+    }),
   );
   private readonly countUpdates = this.register(new Throttle(1000 / UPDATES_PER_SECOND, () => this.post({ type: 'count', count: this.count })));
 
@@ -153,7 +160,8 @@ export class TermsViewProvider extends Disposable implements vscode.WebviewViewP
           const count = await this.storedCount();
           if (epoch !== this.epoch) return;
           this.count = Math.max(this.count, count);
-          this.post({ type: 'init', job: this.controller.current, count: this.count, now: Date.now() }, from);
+          const job = this.controller.current;
+          this.post({ type: 'init', job, advice: adviceFor(job), count: this.count, now: Date.now() }, from);
         });
         break;
       case 'getRows':
@@ -232,61 +240,136 @@ export class TermsViewProvider extends Disposable implements vscode.WebviewViewP
       `img-src ${webview.cspSource} data:`,
       `font-src ${webview.cspSource}`,
     ].join('; ');
-    // The skeleton is static and complete, so the first paint needs no script; main.ts fills it in.
+    const config: ViewConfig = { locale: vscode.env.language, strings: viewStrings() };
+    // The skeleton is static and complete, so the first paint needs no script; main.ts fills it in. The script's
+    // texts and the editor's language come with it as a JSON data block (not run, so the CSP needs no change).
     return `<!DOCTYPE html>
-<html lang="en">
+<html lang="${escapeHtml(vscode.env.language)}">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style}">
-<title>Tangent Numbers</title>
+<title>${escapeHtml(vscode.l10n.t('Tangent Numbers'))}</title>
 </head>
 <body>
-<section class="cell" id="cell" aria-label="Tangent numbers job">
+<section class="cell" id="cell" aria-label="${escapeHtml(vscode.l10n.t('Tangent numbers job'))}">
   <div class="cell-head">
-    <span class="state" id="job-state" data-state="none">Loading…</span>
+    <span class="state" id="job-state" data-state="none">${escapeHtml(vscode.l10n.t('Loading…'))}</span>
     <span class="counts" id="job-counts"></span>
   </div>
-  <div class="progress" id="progress" role="progressbar" aria-label="Terms computed" aria-valuemin="0" aria-valuemax="0" aria-valuenow="0"><div class="progress-fill" id="progress-fill"></div></div>
+  <div class="progress" id="progress" role="progressbar" aria-label="${escapeHtml(vscode.l10n.t('Terms computed'))}" aria-valuemin="0" aria-valuemax="0" aria-valuenow="0"><div class="progress-fill" id="progress-fill"></div></div>
   <dl class="stats">
-    <div><dt>Rate</dt><dd id="stat-rate">—</dd></div>
-    <div><dt>Elapsed</dt><dd id="stat-elapsed">—</dd></div>
-    <div><dt>ETA</dt><dd id="stat-eta">—</dd></div>
-    <div><dt>Checkpoint</dt><dd id="stat-checkpoint">—</dd></div>
+    <div><dt>${escapeHtml(vscode.l10n.t('Rate'))}</dt><dd id="stat-rate">${NO_VALUE}</dd></div>
+    <div><dt>${escapeHtml(vscode.l10n.t('Elapsed'))}</dt><dd id="stat-elapsed">${NO_VALUE}</dd></div>
+    <div><dt>${escapeHtml(vscode.l10n.t('ETA'))}</dt><dd id="stat-eta">${NO_VALUE}</dd></div>
+    <div><dt>${escapeHtml(vscode.l10n.t('Checkpoint'))}</dt><dd id="stat-checkpoint">${NO_VALUE}</dd></div>
   </dl>
   <p class="message" id="job-message" hidden></p>
-  <div class="actions" role="toolbar" aria-label="Job actions">
-    <button type="button" class="btn" id="btn-pause" disabled>Pause</button>
-    <button type="button" class="btn" id="btn-resume" disabled>Resume</button>
-    <button type="button" class="btn secondary" id="btn-cancel" disabled>Cancel</button>
-    <button type="button" class="btn secondary" id="btn-extend" disabled>Extend…</button>
-    <button type="button" class="btn secondary" id="btn-export" disabled>Export…</button>
+  <div class="actions" role="toolbar" aria-label="${escapeHtml(vscode.l10n.t('Job actions'))}">
+    <button type="button" class="btn" id="btn-pause" disabled>${escapeHtml(vscode.l10n.t('Pause'))}</button>
+    <button type="button" class="btn" id="btn-resume" disabled>${escapeHtml(vscode.l10n.t('Resume'))}</button>
+    <button type="button" class="btn secondary" id="btn-cancel" disabled>${escapeHtml(vscode.l10n.t('Cancel'))}</button>
+    <button type="button" class="btn secondary" id="btn-extend" disabled>${escapeHtml(vscode.l10n.t('Extend…'))}</button>
+    <button type="button" class="btn secondary" id="btn-export" disabled>${escapeHtml(vscode.l10n.t('Export…'))}</button>
   </div>
 </section>
 <section class="empty" id="empty" hidden>
-  <p>No Tangent numbers computed in this workspace yet.</p>
-  <button type="button" class="btn" id="btn-compute">Compute…</button>
+  <p>${escapeHtml(vscode.l10n.t('No Tangent numbers computed in this workspace yet.'))}</p>
+  <button type="button" class="btn" id="btn-compute">${escapeHtml(vscode.l10n.t('Compute…'))}</button>
 </section>
 <div class="live sr-only" id="announcer" aria-live="polite" aria-atomic="true"></div>
 <div class="toolbar" id="table-toolbar">
-  <label for="jump">Jump to n</label>
+  <label for="jump">${escapeHtml(vscode.l10n.t('Jump to n'))}</label>
   <input id="jump" type="text" inputmode="numeric" autocomplete="off" spellcheck="false" aria-describedby="jump-hint">
-  <button type="button" class="btn secondary" id="btn-jump">Go</button>
+  <button type="button" class="btn secondary" id="btn-jump">${escapeHtml(vscode.l10n.t('Go'))}</button>
   <span class="hint" id="jump-hint"></span>
 </div>
 <div class="scroller" id="scroller" tabindex="-1">
-  <table class="terms" id="terms" aria-label="Tangent numbers T(n)" aria-rowcount="1">
+  <table class="terms" id="terms" aria-label="${escapeHtml(vscode.l10n.t('Tangent numbers T(n)'))}" aria-rowcount="1">
     <colgroup><col class="col-n"><col class="col-digits"><col class="col-value"></colgroup>
-    <thead><tr aria-rowindex="1"><th scope="col" class="c-n">n</th><th scope="col" class="c-digits">digits</th><th scope="col" class="c-value">T(n)</th></tr></thead>
+    <thead><tr aria-rowindex="1"><th scope="col" class="c-n">${escapeHtml(vscode.l10n.t('n'))}</th><th scope="col" class="c-digits">${escapeHtml(vscode.l10n.t('digits'))}</th><th scope="col" class="c-value">${escapeHtml(vscode.l10n.t('T(n)'))}</th></tr></thead>
     <tbody id="rows"><tr class="spacer" id="spacer-top" aria-hidden="true"><td colspan="3"></td></tr><tr class="spacer" id="spacer-bottom" aria-hidden="true"><td colspan="3"></td></tr></tbody>
   </table>
-  <p class="table-empty" id="table-empty" hidden>Terms appear here as they finish.</p>
+  <p class="table-empty" id="table-empty" hidden>${escapeHtml(vscode.l10n.t('Terms appear here as they finish.'))}</p>
 </div>
+<script type="application/json" id="${VIEW_CONFIG_ELEMENT_ID}" nonce="${nonce}">${jsonForScript(config)}</script>
 <script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;
   }
+}
+
+/** The failure advice the view shows after an error's message ('' unless the job failed). */
+function adviceFor(job: JobView): string {
+  return job.state === 'error' ? failureAdvice(job.failureCode) : '';
+}
+
+/**
+ * Every text of the view's script, in the editor's language (see ViewStrings for what each is). Each field is one
+ * vscode.l10n.t call on its English text, so `@vscode/l10n-dev export` finds them all.
+ */
+export function viewStrings(): ViewStrings {
+  return {
+    ...tookTexts(),
+    stateNone: vscode.l10n.t('No job'),
+    stateRunning: vscode.l10n.t('Running'),
+    statePaused: vscode.l10n.t('Paused'),
+    stateCancelled: vscode.l10n.t('Cancelled'),
+    stateDone: vscode.l10n.t('Done'),
+    stateError: vscode.l10n.t('Error'),
+    stateReadonly: vscode.l10n.t('Read-only'),
+    countsOfTarget: vscode.l10n.t('{0} / {1} terms'),
+    countsDone: vscode.l10n.t('{0} terms'),
+    progressValue: vscode.l10n.t('{0} of {1} terms ({2}%)'),
+    finished: vscode.l10n.t('Finished: {0}.'),
+    etaDone: vscode.l10n.t('done'),
+    checkpointAgo: vscode.l10n.t('{0} ago'),
+    announceStarted: vscode.l10n.t('Computation started: {0} terms.'),
+    announceResumed: vscode.l10n.t('Computation resumed at {0} of {1} terms.'),
+    announcePaused: vscode.l10n.t('Paused at {0} of {1} terms.'),
+    announceCancelled: vscode.l10n.t('Cancelled at {0} of {1} terms.'),
+    announceDone: vscode.l10n.t('Done: {0} terms computed.'),
+    announceError: vscode.l10n.t('Error: {0}. {1}'),
+    announceErrorUnknown: vscode.l10n.t('the job failed'),
+    announceReadonly: vscode.l10n.t('Another window or process is computing this job; shown read-only.'),
+    announceNone: vscode.l10n.t('No job.'),
+    announceProgress: vscode.l10n.t('{0}% — {1} of {2} terms.'),
+    rowToggleTitle: vscode.l10n.t('Expand or collapse (Enter)'),
+    rowCopyTitle: vscode.l10n.t('Copy T({0}) (c)'),
+    detailCopy: vscode.l10n.t('Copy'),
+    detailCollapse: vscode.l10n.t('Collapse'),
+    detailCopyTitle: vscode.l10n.t('Copy all digits of T({0})'),
+    detailValueLabel: vscode.l10n.t('All digits of T({0})'),
+    detailTitle: vscode.l10n.t('T({0})'),
+    detailTitleOneDigit: vscode.l10n.t('T({0}) · 1 digit'),
+    detailTitleDigits: vscode.l10n.t('T({0}) · {1} digits'),
+    detailLoading: vscode.l10n.t('Loading…'),
+    detailMissing: vscode.l10n.t('This term is not stored.'),
+    expandLimit: vscode.l10n.t('At most {0} rows can be expanded.'),
+    copiedOneDigit: vscode.l10n.t('Copied T({0}) (1 digit).'),
+    copiedDigits: vscode.l10n.t('Copied T({0}) ({1} digits).'),
+    copiedTerm: vscode.l10n.t('Copied T({0}).'),
+    copyFailed: vscode.l10n.t('Could not copy T({0}).'),
+    termUnavailable: vscode.l10n.t('T({0}) is not available.'),
+    jumpNoTerms: vscode.l10n.t('No terms yet.'),
+    jumpInvalid: vscode.l10n.t('Type a whole number from 1 to {0}.'),
+    jumpBeyond: vscode.l10n.t('T({0}) is not computed yet; showing T({1}).'),
+    jumpPlaceholder: vscode.l10n.t('1–{0}'),
+  };
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text for an HTML text node or a quoted attribute (a translation may hold any character). */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+/** JSON that cannot end its <script> element early: every '<' (as in a "</script>" inside a translation) becomes
+ *  \u003c, which JSON.parse reads back as '<'. */
+function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
 /** A short, safe rendering of an untrusted message for the log. */

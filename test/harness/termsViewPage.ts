@@ -1,5 +1,5 @@
 // Page object for the "Terms" webview view in the real workbench (outer tests). Reads what the view shows
-// from its DOM (src/webview/main.ts): rows `tr.row[data-n]`, detail rows `tr[data-detail-for] .full`,
+// from its DOM (src/webview/: rows.ts, virtualTable.ts, interaction.ts): rows `tr.row[data-n]`, detail rows `tr[data-detail-for] .full`,
 // `#scroller`, `#jump` + `#btn-jump`, `#job-state`.
 import * as fs from 'node:fs';
 import * as path from 'node:path';

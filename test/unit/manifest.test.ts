@@ -140,7 +140,8 @@ describe('manifest (package.json)', () => {
       assert.equal(p?.when, 'false', `${id} is hidden from the command palette (it needs a row)`);
     }
     // The rows carry the context the when clauses test.
-    const webview = fs.readFileSync(path.join(ROOT, 'src', 'webview', 'main.ts'), 'utf8');
+    const dir = path.join(ROOT, 'src', 'webview');
+    const webview = fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
     assert.ok(webview.includes("webviewSection: 'row', n, preventDefaultContextMenuItems: true"), 'rows carry data-vscode-context');
   });
 

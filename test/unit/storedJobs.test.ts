@@ -4,15 +4,18 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { failureAdvice, failureText } from '../../src/extension/failureText';
-import { archiveTime, formatTook } from '../../src/extension/format';
+import { NumberFormat, archiveTime, formatTook as formatTookWith } from '../../src/common/format';
 import { dirSize, listStoredJobs, snapshotTarget, storedJobDetail } from '../../src/extension/storedJobsList';
 import { bfileLine, rowIndex } from '../../src/extension/rowContext';
 import { StateDir } from '../../src/store';
+import { englishTookTexts } from './sourceText';
 import { REF_TERMS, tempDirs } from './testUtil';
 
 const { tmpDir } = tempDirs('tn-stored');
 
 describe('finished job summary (formatTook)', () => {
+  // As in an English editor: the host's English templates (src/extension/format.ts), English numbers.
+  const formatTook = (computeMs: number, runs: number, terms: number) => formatTookWith(computeMs, runs, terms, englishTookTexts(), new NumberFormat('en'));
   it('says the compute time, the runs and the average rate', () => {
     assert.equal(formatTook(80_000, 3, 3360), 'took 1m 20s over 3 runs, 42 terms/s');
     assert.equal(formatTook(4_000, 1, 30), 'took 4.0s over 1 run, 7.5 terms/s');
