@@ -249,7 +249,7 @@ export class TermsViewProvider extends Disposable implements vscode.WebviewViewP
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
+<link rel="stylesheet" href="${style.toString()}">
 <title>${escapeHtml(vscode.l10n.t('Tangent Numbers'))}</title>
 </head>
 <body>
@@ -294,7 +294,7 @@ export class TermsViewProvider extends Disposable implements vscode.WebviewViewP
   <p class="table-empty" id="table-empty" hidden>${escapeHtml(vscode.l10n.t('Terms appear here as they finish.'))}</p>
 </div>
 <script type="application/json" id="${VIEW_CONFIG_ELEMENT_ID}" nonce="${nonce}">${jsonForScript(config)}</script>
-<script nonce="${nonce}" src="${script}"></script>
+<script nonce="${nonce}" src="${script.toString()}"></script>
 </body>
 </html>`;
   }

@@ -12,7 +12,7 @@ export const src = (rel: string): string => path.join(ROOT, 'src', rel);
 /** A program over the given entry files (and everything they import), with the project's compiler options. */
 export function program(entries: string[]): ts.Program {
   const configFile = path.join(ROOT, 'tsconfig.json');
-  const { config } = ts.readConfigFile(configFile, ts.sys.readFile);
+  const { config } = ts.readConfigFile(configFile, (f) => ts.sys.readFile(f)) as { config: unknown };
   const { options } = ts.parseJsonConfigFileContent(config, ts.sys, ROOT);
   return ts.createProgram(entries, { ...options, noEmit: true });
 }
