@@ -4,7 +4,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+// User-visible strings are %key% placeholders (manifestL10n.test.ts checks them): these tests read their English.
+const nls = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8')) as Record<string, string>;
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'), (_key, v: unknown) =>
+  typeof v === 'string' && /^%[^%\s]+%$/.test(v) && typeof nls[v.slice(1, -1)] === 'string' ? nls[v.slice(1, -1)] : v,
+);
 const contributes = pkg.contributes;
 const COMMANDS = [
   'compute', 'pause', 'resume', 'cancel', 'showTerms', 'export', 'showLog', 'takeOver',
