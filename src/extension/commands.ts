@@ -6,6 +6,7 @@ import { AsyncTermReader, type TermBytes } from '../store';
 import { FORMATS, FORMAT_LABELS, isExportFormat, type ExportFormat } from '../engine/formats';
 import { ExportError, exportTerms } from '../store/exportFile';
 import type { JobController } from './jobController';
+import { countProblem, exportFormatText } from './engineText';
 import { getSettings } from './settings';
 import { isIntegerIn, isRecord } from '../common/protocol';
 
@@ -24,20 +25,17 @@ export async function computeCommand(controller: JobController, args?: ComputeAr
   if (args?.count !== undefined) {
     const v = validateCount(String(args.count));
     if (!v.ok) {
-      void vscode.window.showErrorMessage(`Tangent Numbers: invalid count "${String(args.count)}": ${v.reason}.`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: invalid count "{0}": {1}.', String(args.count), countProblem(String(args.count), vscode.l10n)));
       return;
     }
     count = v.value;
   } else {
     const input = await vscode.window.showInputBox({
-      title: 'Tangent Numbers: Compute',
-      prompt: `How many terms T(1..N)? A whole number from 1 to ${MAX_COUNT}.`,
+      title: vscode.l10n.t('Tangent Numbers: Compute'),
+      prompt: vscode.l10n.t('How many terms T(1..N)? A whole number from 1 to {0}.', MAX_COUNT),
       value: String(current.target || getSettings().defaultCount),
       ignoreFocusOut: true,
-      validateInput: (text) => {
-        const v = validateCount(text);
-        return v.ok ? undefined : v.reason;
-      },
+      validateInput: (text) => (validateCount(text).ok ? undefined : countProblem(text, vscode.l10n)),
     });
     if (input === undefined) return;
     const v = validateCount(input);
@@ -47,7 +45,7 @@ export async function computeCommand(controller: JobController, args?: ComputeAr
 
   let mode = 'extend' as StartMode;
   if (current.state === 'readonly') {
-    void vscode.window.showWarningMessage(`Tangent Numbers: ${current.message ?? 'this job is read-only in this window'}`);
+    void vscode.window.showWarningMessage(vscode.l10n.t('Tangent Numbers: {0}', current.message ?? vscode.l10n.t('this job is read-only in this window')));
     return;
   }
   const hasJob = current.state !== 'none' && (current.done > 0 || current.state === 'running');
@@ -58,22 +56,23 @@ export async function computeCommand(controller: JobController, args?: ComputeAr
       type Pick = vscode.QuickPickItem & { mode: StartMode };
       const items: Pick[] = [];
       if (current.done < current.target) {
-        items.push({ label: '$(debug-continue) Continue', description: `resume the stored job at term ${current.done + 1} of ${current.target}`, mode: 'continue' });
+        items.push({ label: `$(debug-continue) ${vscode.l10n.t('Continue')}`, description: vscode.l10n.t('resume the stored job at term {0} of {1}', current.done + 1, current.target), mode: 'continue' });
       }
       if (count > current.target) {
-        items.push({ label: `$(arrow-right) Extend to ${count}`, description: `keep the ${current.done} finished terms and compute up to ${count}`, mode: 'extend' });
+        items.push({ label: `$(arrow-right) ${vscode.l10n.t('Extend to {0}', count)}`, description: vscode.l10n.t('keep the {0} finished terms and compute up to {1}', current.done, count), mode: 'extend' });
       }
-      items.push({ label: '$(discard) Start over', description: `archive the ${current.done} stored terms and compute ${count} from the beginning`, mode: 'restart' });
-      const pick = await vscode.window.showQuickPick(items, { title: 'Tangent Numbers: this workspace already has a job', placeHolder: 'What should happen to it?' });
+      items.push({ label: `$(discard) ${vscode.l10n.t('Start over')}`, description: vscode.l10n.t('archive the {0} stored terms and compute {1} from the beginning', current.done, count), mode: 'restart' });
+      const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Tangent Numbers: this workspace already has a job'), placeHolder: vscode.l10n.t('What should happen to it?') });
       if (!pick) return;
       mode = pick.mode;
       if (mode === 'restart') {
+        const startOver = vscode.l10n.t('Start Over');
         const ok = await vscode.window.showWarningMessage(
-          `Start over with ${count} terms? The ${current.done} stored terms are archived in the extension's storage, not deleted.`,
+          vscode.l10n.t("Start over with {0} terms? The {1} stored terms are archived in the extension's storage, not deleted.", count, current.done),
           { modal: true },
-          'Start Over',
+          startOver,
         );
-        if (ok !== 'Start Over') return;
+        if (ok !== startOver) return;
       }
     }
   }
@@ -109,7 +108,7 @@ export async function exportCommand(controller: JobController, args?: ExportArgs
   try {
     reader = await AsyncTermReader.open(archiveDir);
   } catch (e) {
-    void vscode.window.showErrorMessage(`Tangent Numbers: cannot read ${archiveDir}: ${(e as Error).message}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: cannot read {0}: {1}', archiveDir, (e as Error).message));
     return undefined;
   }
   try {
@@ -128,7 +127,9 @@ async function exportFromReader(controller: JobController, reader: AsyncTermRead
     available = 0;
   }
   if (!reader || available === 0) {
-    void vscode.window.showWarningMessage(`Tangent Numbers: there are no finished terms to export${archived ? ' in this archive' : ' yet'}.`);
+    void vscode.window.showWarningMessage(
+      archived ? vscode.l10n.t('Tangent Numbers: there are no finished terms to export in this archive.') : vscode.l10n.t('Tangent Numbers: there are no finished terms to export yet.'),
+    );
     return undefined;
   }
   const a = isRecord(args) ? args : {};
@@ -136,14 +137,14 @@ async function exportFromReader(controller: JobController, reader: AsyncTermRead
   let format: ExportFormat;
   if (a.format !== undefined) {
     if (!isExportFormat(a.format)) {
-      void vscode.window.showErrorMessage(`Tangent Numbers: unknown export format; use one of ${FORMATS.join(', ')}.`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: unknown export format; use one of {0}.', FORMATS.join(', ')));
       return undefined;
     }
     format = a.format;
   } else {
     const pick = await vscode.window.showQuickPick(
-      FORMATS.map((f) => ({ label: FORMAT_LABELS[f].label, description: FORMAT_LABELS[f].description, format: f })),
-      { title: 'Tangent Numbers: Export — format' },
+      FORMATS.map((f) => ({ ...exportFormatText(f, vscode.l10n), format: f })),
+      { title: vscode.l10n.t('Tangent Numbers: Export — format') },
     );
     if (!pick) return undefined;
     format = pick.format;
@@ -153,13 +154,13 @@ async function exportFromReader(controller: JobController, reader: AsyncTermRead
   let to = available;
   if (a.from !== undefined || a.to !== undefined) {
     if ((a.from !== undefined && !isIntegerIn(a.from, 1, available)) || (a.to !== undefined && !isIntegerIn(a.to, 1, available))) {
-      void vscode.window.showErrorMessage(`Tangent Numbers: the export range must lie within 1..${available}.`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: the export range must lie within 1..{0}.', available));
       return undefined;
     }
     from = (a.from as number | undefined) ?? 1;
     to = (a.to as number | undefined) ?? available;
     if (from > to) {
-      void vscode.window.showErrorMessage('Tangent Numbers: the export range is empty (from > to).');
+      void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: the export range is empty (from > to).'));
       return undefined;
     }
   }
@@ -173,19 +174,19 @@ async function exportFromReader(controller: JobController, reader: AsyncTermRead
   if (typeof a.file === 'string' && a.file.length > 0) {
     file = a.file;
   } else if (a.file !== undefined) {
-    void vscode.window.showErrorMessage('Tangent Numbers: the export file must be a path.');
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: the export file must be a path.'));
     return undefined;
   } else {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const name = format === 'bfile' ? 'b000182.txt' : `A000182.${FORMAT_LABELS[format].extension}`;
     const uri = await vscode.window.showSaveDialog({
-      title: 'Tangent Numbers: Export',
+      title: vscode.l10n.t('Tangent Numbers: Export'),
       defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined,
-      filters: { [FORMAT_LABELS[format].label]: [FORMAT_LABELS[format].extension] },
+      filters: { [exportFormatText(format, vscode.l10n).label]: [FORMAT_LABELS[format].extension] },
     });
     if (!uri) return undefined;
     if (uri.scheme !== 'file') {
-      void vscode.window.showErrorMessage('Tangent Numbers: export can only write to files on this machine.');
+      void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: export can only write to files on this machine.'));
       return undefined;
     }
     file = uri.fsPath;
@@ -193,7 +194,7 @@ async function exportFromReader(controller: JobController, reader: AsyncTermRead
 
   const partial = !archived && view.state === 'running' && to >= available;
   const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Exporting T(${from}..${to})`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Exporting T({0}..{1})', from, to), cancellable: true },
     async (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
@@ -204,47 +205,58 @@ async function exportFromReader(controller: JobController, reader: AsyncTermRead
           signal: abort.signal,
           onProgress: (written) => {
             const pct = (100 * written) / (to - from + 1);
-            progress.report({ increment: pct - last, message: `${written} of ${to - from + 1} terms` });
+            progress.report({ increment: pct - last, message: vscode.l10n.t('{0} of {1} terms', written, to - from + 1) });
             last = pct;
           },
         });
       } catch (e) {
-        const msg = e instanceof ExportError ? e.message : `export failed: ${(e as Error).message}`;
-        void vscode.window.showErrorMessage(`Tangent Numbers: ${msg}`);
+        const msg = e instanceof ExportError ? e.message : vscode.l10n.t('export failed: {0}', (e as Error).message);
+        void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: {0}', msg));
         return undefined;
       }
     },
   );
   if (!result) return undefined;
-  const note = partial ? ` The job is still running: this is the finished prefix (${result.terms} of ${view.target} terms).` : '';
-  const cleaned = result.abandonedTempsRemoved ? ` Removed ${result.abandonedTempsRemoved} temporary file(s) an interrupted export had left beside it.` : '';
-  void vscode.window.showInformationMessage(`Tangent Numbers: exported ${result.terms} terms to ${result.file}.${note}${cleaned}`);
+  // Whole sentences, each translated on its own.
+  const sentences = [
+    result.terms === 1 ? vscode.l10n.t('Tangent Numbers: exported {0} term to {1}.', result.terms, result.file) : vscode.l10n.t('Tangent Numbers: exported {0} terms to {1}.', result.terms, result.file),
+  ];
+  if (partial) sentences.push(vscode.l10n.t('The job is still running: this is the finished prefix ({0} of {1} terms).', result.terms, view.target));
+  const removed = result.abandonedTempsRemoved;
+  if (removed) {
+    sentences.push(
+      removed === 1
+        ? vscode.l10n.t('Removed {0} temporary file an interrupted export had left beside it.', removed)
+        : vscode.l10n.t('Removed {0} temporary files an interrupted export had left beside it.', removed),
+    );
+  }
+  void vscode.window.showInformationMessage(sentences.join(' '));
   return { file: result.file, terms: result.terms };
 }
 
 async function pickRange(available: number): Promise<[number, number] | undefined> {
   const pick = await vscode.window.showQuickPick(
     [
-      { label: `All ${available} finished terms`, id: 'all' },
-      { label: 'First k terms…', id: 'first' },
-      { label: 'From n to m…', id: 'range' },
+      { label: available === 1 ? vscode.l10n.t('The {0} finished term', available) : vscode.l10n.t('All {0} finished terms', available), id: 'all' },
+      { label: vscode.l10n.t('First k terms…'), id: 'first' },
+      { label: vscode.l10n.t('From n to m…'), id: 'range' },
     ],
-    { title: 'Tangent Numbers: Export — which terms?' },
+    { title: vscode.l10n.t('Tangent Numbers: Export — which terms?') },
   );
   if (!pick) return undefined;
   if (pick.id === 'all') return [1, available];
   if (pick.id === 'first') {
     const k = await vscode.window.showInputBox({
-      title: 'Export the first k terms',
-      prompt: `k from 1 to ${available}`,
-      validateInput: (t) => (isIntegerIn(Number(t), 1, available) && /^\d+$/.test(t.trim()) ? undefined : `a whole number from 1 to ${available}`),
+      title: vscode.l10n.t('Export the first k terms'),
+      prompt: vscode.l10n.t('k from 1 to {0}', available),
+      validateInput: (t) => (isIntegerIn(Number(t), 1, available) && /^\d+$/.test(t.trim()) ? undefined : vscode.l10n.t('a whole number from 1 to {0}', available)),
     });
     return k === undefined ? undefined : [1, Number(k)];
   }
   const r = await vscode.window.showInputBox({
-    title: 'Export terms n..m',
-    prompt: `two whole numbers within 1..${available}, e.g. 100..200`,
-    validateInput: (t) => (parseRange(t, available) ? undefined : `write n..m with 1 ≤ n ≤ m ≤ ${available}`),
+    title: vscode.l10n.t('Export terms n..m'),
+    prompt: vscode.l10n.t('two whole numbers within 1..{0}, e.g. 100..200', available),
+    validateInput: (t) => (parseRange(t, available) ? undefined : vscode.l10n.t('write n..m with 1 ≤ n ≤ m ≤ {0}', available)),
   });
   return r === undefined ? undefined : parseRange(r, available);
 }

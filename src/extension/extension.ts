@@ -49,22 +49,29 @@ export function activate(context: vscode.ExtensionContext): TangentNumbersApi {
     // Every failure (also a Retry that fails again) says what happened, what is true of the stored terms for
     // its kind of failure and what to do, and offers Retry.
     controller.onDidFail(({ message, code }) => {
-      void vscode.window.showErrorMessage(failureText(message, code), 'Retry', 'Show Log').then((a) => {
+      const retry = vscode.l10n.t('Retry');
+      const showLog = vscode.l10n.t('Show Log');
+      void vscode.window.showErrorMessage(failureText(message, code, vscode.l10n), retry, showLog).then((a) => {
         // Through the controller's queue like every command: Retry racing Resume starts one job.
-        if (a === 'Retry') void controller.retry();
-        else if (a === 'Show Log') log.show();
+        if (a === retry) void controller.retry();
+        else if (a === showLog) log.show();
       });
     }),
     // Resumes and take-overs say so (with Pause); a read-only job says who writes it and offers Take Over;
     // a writer that is gone while the job stays paused says so too. Every button goes through the queue.
     controller.onDidNotice((n) => {
-      const buttons = { resumed: ['Pause', 'Show'], tookOver: ['Pause', 'Show'], readonly: ['Take Over', 'Show Log'], released: ['Resume', 'Show'] }[n.kind];
+      const pause = vscode.l10n.t('Pause');
+      const resume = vscode.l10n.t('Resume');
+      const takeOver = vscode.l10n.t('Take Over');
+      const show = vscode.l10n.t('Show');
+      const showLog = vscode.l10n.t('Show Log');
+      const buttons = { resumed: [pause, show], tookOver: [pause, show], readonly: [takeOver, showLog], released: [resume, show] }[n.kind];
       void vscode.window.showInformationMessage(n.message, ...buttons).then((a) => {
-        if (a === 'Pause') void controller.pause();
-        else if (a === 'Resume') void controller.resume();
-        else if (a === 'Take Over') void controller.takeOver();
-        else if (a === 'Show') void vscode.commands.executeCommand('tangentNumbers.showTerms');
-        else if (a === 'Show Log') log.show();
+        if (a === pause) void controller.pause();
+        else if (a === resume) void controller.resume();
+        else if (a === takeOver) void controller.takeOver();
+        else if (a === show) void vscode.commands.executeCommand('tangentNumbers.showTerms');
+        else if (a === showLog) log.show();
       });
     }),
   );

@@ -67,14 +67,109 @@ const READONLY_NOTICE_DELAY_MS = 2000;
 /** After a take-over that met the lock again, the next automatic attempt waits at least this long. */
 const TAKEOVER_RETRY_MS = 5000;
 
-/** "pid 12 on box" (+ " (this machine)"). */
+/** "pid 12 on box" (+ " (this machine)"), for the log (English). */
 function holderName(h: LockInfo, thisHost?: boolean): string {
   return `pid ${h.pid} on ${h.hostname}${thisHost ? ' (this machine)' : ''}`;
 }
 
+/** The log's "since 2026-11-25 14:03:07". */
 function sinceText(iso: string): string {
   const t = Date.parse(iso);
   return Number.isFinite(t) ? `since ${formatLocalTime(t)}` : 'since an unknown time';
+}
+
+/** holderName for the user, in their language. */
+function holderText(h: LockInfo, thisHost?: boolean): string {
+  return thisHost ? vscode.l10n.t('pid {0} on {1} (this machine)', h.pid, h.hostname) : vscode.l10n.t('pid {0} on {1}', h.pid, h.hostname);
+}
+
+/** When the writer took the lock, for the user ("since {0}" in their messages). */
+function sinceTime(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? formatLocalTime(t) : vscode.l10n.t('an unknown time');
+}
+
+/** store/lock's duration() ("3.2 s", "12 min", "1.5 h", "2 d": the log's English) in the user's language. */
+function durationText(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 10) return vscode.l10n.t('{0} s', Math.round(s * 10) / 10);
+  if (s < 120) return vscode.l10n.t('{0} s', Math.round(s));
+  if (s < 3600) return vscode.l10n.t('{0} min', Math.round(s / 60));
+  if (s < 48 * 3600) return vscode.l10n.t('{0} h', Math.round(s / 360) / 10);
+  return vscode.l10n.t('{0} d', Math.round(s / 8640) / 10);
+}
+
+/** A duration() text that came from the worker's log line ("1 h") in the user's language (else as it is). */
+function localizedDuration(text: string): string {
+  const m = /^(\d+(?:\.\d+)?) (s|min|h|d)$/.exec(text);
+  if (!m) return text;
+  const units: Record<string, (v: string) => string> = {
+    s: (v) => vscode.l10n.t('{0} s', v),
+    min: (v) => vscode.l10n.t('{0} min', v),
+    h: (v) => vscode.l10n.t('{0} h', v),
+    d: (v) => vscode.l10n.t('{0} d', v),
+  };
+  return units[m[2]](m[1]);
+}
+
+/** What the queue calls each operation: the log's English, and the key of its failure text for the user. */
+type Operation =
+  | 'read the stored job'
+  | 'start the job'
+  | 'start the job over'
+  | 'pause the job'
+  | 'resume the job'
+  | 'retry the job'
+  | 'cancel the job'
+  | 'take the job over'
+  | "save the job's intent"
+  | "save the job's compute time";
+
+/** "could not <operation>: <reason>" in the user's language (one whole sentence per operation). */
+function operationFailedText(what: Operation, reason: string): string {
+  switch (what) {
+    case 'read the stored job':
+      return vscode.l10n.t('could not read the stored job: {0}', reason);
+    case 'start the job':
+      return vscode.l10n.t('could not start the job: {0}', reason);
+    case 'start the job over':
+      return vscode.l10n.t('could not start the job over: {0}', reason);
+    case 'pause the job':
+      return vscode.l10n.t('could not pause the job: {0}', reason);
+    case 'resume the job':
+      return vscode.l10n.t('could not resume the job: {0}', reason);
+    case 'retry the job':
+      return vscode.l10n.t('could not retry the job: {0}', reason);
+    case 'cancel the job':
+      return vscode.l10n.t('could not cancel the job: {0}', reason);
+    case 'take the job over':
+      return vscode.l10n.t('could not take the job over: {0}', reason);
+    case "save the job's intent":
+      return vscode.l10n.t("could not save the job's intent: {0}", reason);
+    case "save the job's compute time":
+      return vscode.l10n.t("could not save the job's compute time: {0}", reason);
+  }
+}
+
+/** Tangent Numbers: no other process holds this job … (why, by what this window is doing with it). */
+function nothingToTakeOverText(running: boolean, state: JobState): string {
+  if (running) return vscode.l10n.t('Tangent Numbers: no other process holds this job; there is nothing to take over (this window is writing it).');
+  switch (state) {
+    case 'none':
+      return vscode.l10n.t('Tangent Numbers: no other process holds this job; there is nothing to take over (it is not started here).');
+    case 'running':
+      return vscode.l10n.t('Tangent Numbers: no other process holds this job; there is nothing to take over (it is running here).');
+    case 'paused':
+      return vscode.l10n.t('Tangent Numbers: no other process holds this job; there is nothing to take over (it is paused here).');
+    case 'cancelled':
+      return vscode.l10n.t('Tangent Numbers: no other process holds this job; there is nothing to take over (it is cancelled here).');
+    case 'done':
+      return vscode.l10n.t('Tangent Numbers: no other process holds this job; there is nothing to take over (it is done here).');
+    case 'error':
+      return vscode.l10n.t('Tangent Numbers: no other process holds this job; there is nothing to take over (it is error here).');
+    case 'readonly':
+      return vscode.l10n.t('Tangent Numbers: no other process holds this job; there is nothing to take over (it is readonly here).');
+  }
 }
 
 const EMPTY_VIEW: JobView = { state: 'none', done: 0, target: 0, termsPerSecond: 0, etaSeconds: null, elapsedMs: 0, lastCheckpointAt: null, bytesStored: 0 };
@@ -191,7 +286,7 @@ export class JobController extends Disposable {
   start(target: number, mode: StartMode): Promise<void> {
     return this.enqueue(mode === 'restart' ? 'start the job over' : 'start the job', async () => {
       if (this.view.state === 'readonly') {
-        void vscode.window.showWarningMessage(`Tangent Numbers: ${this.view.message ?? 'this job is read-only in this window'}`);
+        void vscode.window.showWarningMessage(vscode.l10n.t('Tangent Numbers: {0}', this.view.message ?? vscode.l10n.t('this job is read-only in this window')));
         return;
       }
       const runner = this.runner;
@@ -261,20 +356,27 @@ export class JobController extends Disposable {
   takeOver(): Promise<void> {
     return this.enqueue('take the job over', async () => {
       if (this.view.state !== 'readonly' || this.runner?.running || !this.intent) {
-        const here = this.runner?.running ? 'this window is writing it' : `it is ${this.view.state === 'none' ? 'not started' : this.view.state} here`;
-        void vscode.window.showInformationMessage(`Tangent Numbers: no other process holds this job; there is nothing to take over (${here}).`);
+        void vscode.window.showInformationMessage(nothingToTakeOverText(this.runner?.running === true, this.view.state));
         return;
       }
       const status = await inspectLock(this.stateDir);
       if (status.kind === 'held') {
         this.showHolder(status);
         const h = status.holder;
-        const auto = this.takesOverByItself() ? '; this window then takes the job over by itself' : '';
-        const text =
-          `${holderName(h, status.thisHost)} is alive and writing this job: its last heartbeat was ${duration(status.heartbeatAgeMs)} ago, ` +
-          `and its lease expires in ${duration(status.leaseExpiresInMs)} unless it renews it. Take Over is possible once the lease has expired${auto}.`;
-        this.log.info(`take over refused: ${text}`);
-        void vscode.window.showInformationMessage(`Tangent Numbers: ${text}`);
+        const auto = this.takesOverByItself();
+        this.log.info(
+          `take over refused: ${holderName(h, status.thisHost)} is alive and writing this job: its last heartbeat was ${duration(status.heartbeatAgeMs)} ago, ` +
+            `and its lease expires in ${duration(status.leaseExpiresInMs)} unless it renews it. Take Over is possible once the lease has expired` +
+            `${auto ? '; this window then takes the job over by itself' : ''}.`,
+        );
+        const who = holderText(h, status.thisHost);
+        const beat = durationText(status.heartbeatAgeMs);
+        const lease = durationText(status.leaseExpiresInMs);
+        void vscode.window.showInformationMessage(
+          auto
+            ? vscode.l10n.t('Tangent Numbers: {0} is alive and writing this job: its last heartbeat was {1} ago, and its lease expires in {2} unless it renews it. Take Over is possible once the lease has expired; this window then takes the job over by itself.', who, beat, lease)
+            : vscode.l10n.t('Tangent Numbers: {0} is alive and writing this job: its last heartbeat was {1} ago, and its lease expires in {2} unless it renews it. Take Over is possible once the lease has expired.', who, beat, lease),
+        );
         return;
       }
       const holder = (status.kind === 'stale' ? status.holder : null) ?? this.holder;
@@ -303,7 +405,7 @@ export class JobController extends Disposable {
    * failure is reported to the user (the error state, with Retry, when no job runs) instead of rejecting, as
    * "could not <what>: <reason>".
    */
-  private enqueue<T>(what: string, op: () => Promise<T>): Promise<T | undefined> {
+  private enqueue<T>(what: Operation, op: () => Promise<T>): Promise<T | undefined> {
     return this.queue.run(async () => {
       if (this.isDisposed) return undefined;
       try {
@@ -315,11 +417,12 @@ export class JobController extends Disposable {
     });
   }
 
-  private operationFailed(what: string, e: unknown): void {
-    const message = `could not ${what}: ${e instanceof Error ? e.message : String(e)}`;
-    this.log.error(message);
+  private operationFailed(what: Operation, e: unknown): void {
+    const reason = e instanceof Error ? e.message : String(e);
+    this.log.error(`could not ${what}: ${reason}`);
     if (this.isDisposed) return;
-    if (this.runner?.running) void vscode.window.showErrorMessage(`Tangent Numbers: ${message}`);
+    const message = operationFailedText(what, reason);
+    if (this.runner?.running) void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: {0}', message));
     else this.fail(message, isStoreError(e) ? e.code : undefined);
   }
 
@@ -476,7 +579,7 @@ export class JobController extends Disposable {
     if (o.code === 'LOCKED') {
       this.log.warn(`read-only: ${o.message}`);
       // The poll's first look (at once) replaces this with who holds the job, since when, and its heartbeat.
-      this.enterReadonly(`Another window or process is computing this job; shown read-only here. (${o.message})`, undefined);
+      this.enterReadonly(vscode.l10n.t('Another window or process is computing this job; shown read-only here. ({0})', o.message), undefined);
       return;
     }
     this.log.error(`${o.code}: ${o.message}`);
@@ -546,7 +649,7 @@ export class JobController extends Disposable {
       const h = status.holder;
       this.noticeEmitter.fire({
         kind: 'readonly',
-        message: `Tangent Numbers: ${holderName(h, status.thisHost)} is computing this job (${sinceText(status.since)}); it is shown read-only in this window.`,
+        message: vscode.l10n.t('Tangent Numbers: {0} is computing this job (since {1}); it is shown read-only in this window.', holderText(h, status.thisHost), sinceTime(status.since)),
       });
     }
   }
@@ -557,11 +660,10 @@ export class JobController extends Disposable {
 
   /** JobView.message while read-only: who, since when, its heartbeat, and what happens when it stops. */
   private heldMessage(s: HeldLock): string {
-    const then = this.takesOverByItself() ? 'then this window takes the job over by itself' : 'then Take Over Job can take it over';
-    return (
-      `Read-only here: ${holderName(s.holder, s.thisHost)} is computing this job (${sinceText(s.since)}; last heartbeat ${duration(s.heartbeatAgeMs)} ago). ` +
-      `Its lease expires in ${duration(s.leaseExpiresInMs)} unless it renews it; ${then}.`
-    );
+    const args = [holderText(s.holder, s.thisHost), sinceTime(s.since), durationText(s.heartbeatAgeMs), durationText(s.leaseExpiresInMs)];
+    return this.takesOverByItself()
+      ? vscode.l10n.t('Read-only here: {0} is computing this job (since {1}; last heartbeat {2} ago). Its lease expires in {3} unless it renews it; then this window takes the job over by itself.', ...args)
+      : vscode.l10n.t('Read-only here: {0} is computing this job (since {1}; last heartbeat {2} ago). Its lease expires in {3} unless it renews it; then Take Over Job can take it over.', ...args);
   }
 
   /** Whether this window runs the job when its other writer lets go: the user wants it run, and either asked
@@ -607,29 +709,49 @@ export class JobController extends Disposable {
       this.log.info(`the other writer stopped at term ${done} (${gone}); the job stays ${state} (${why})`);
       this.update({ ...this.view, state, message: undefined });
       if (status.kind === 'stale') {
-        this.noticeEmitter.fire({
-          kind: 'released',
-          message: `Tangent Numbers: the job's writer is gone (${gone}). It stays ${state} at term ${done} of ${this.view.target} (${why}).`,
-        });
+        const args = [holder ? holderText(holder) : vscode.l10n.t('its writer'), status.why, durationText(Date.now() - status.lastAliveAt), done, this.view.target];
+        const message =
+          state === 'cancelled'
+            ? vscode.l10n.t("Tangent Numbers: the job's writer is gone ({0}: {1}; last alive {2} ago). It stays cancelled at term {3} of {4} (it was cancelled here).", ...args)
+            : this.intent?.intent === 'run'
+              ? vscode.l10n.t("Tangent Numbers: the job's writer is gone ({0}: {1}; last alive {2} ago). It stays paused at term {3} of {4} (tangentNumbers.resumeOnStartup is off).", ...args)
+              : vscode.l10n.t("Tangent Numbers: the job's writer is gone ({0}: {1}; last alive {2} ago). It stays paused at term {3} of {4} (it was paused here).", ...args);
+        this.noticeEmitter.fire({ kind: 'released', message });
       }
     }
   }
 
   /** Once a job has opened the state: tells the user when it took the job over, or resumed it by itself. */
   private announceOpen(done: number, target: number, tookOver: string | undefined): void {
-    const at = done < target ? `resuming at term ${done + 1} of ${target}` : `all ${target} terms were stored`;
+    const resuming = done < target;
     const { origin, holder } = this.runStart;
     if (tookOver) {
       // takeoverLine(): "took over stale lock of pid P on H (why; last alive X ago)"; hostnames have no spaces.
       const m = /^took over stale lock of pid (\d+) on (\S+) \((.*); last alive (.+) ago\)$/.exec(tookOver);
       const from = m ? `from pid ${m[1]} on ${m[2]} (last alive ${m[4]} ago)` : `(${tookOver})`;
-      this.log.info(`took over the job ${from}; ${at}`);
-      this.noticeEmitter.fire({ kind: 'tookOver', message: `Tangent Numbers: took over the job ${from}; ${at}.` });
+      this.log.info(`took over the job ${from}; ${resuming ? `resuming at term ${done + 1} of ${target}` : `all ${target} terms were stored`}`);
+      let message: string;
+      if (m) {
+        const args = [m[1], m[2], localizedDuration(m[4]), done + 1, target];
+        message = resuming
+          ? vscode.l10n.t('Tangent Numbers: took over the job from pid {0} on {1} (last alive {2} ago); resuming at term {3} of {4}.', ...args)
+          : vscode.l10n.t('Tangent Numbers: took over the job from pid {0} on {1} (last alive {2} ago); all {4} terms were stored.', ...args);
+      } else {
+        message = resuming
+          ? vscode.l10n.t('Tangent Numbers: took over the job ({0}); resuming at term {1} of {2}.', tookOver, done + 1, target)
+          : vscode.l10n.t('Tangent Numbers: took over the job ({0}); all {2} terms were stored.', tookOver, done + 1, target);
+      }
+      this.noticeEmitter.fire({ kind: 'tookOver', message });
       return;
     }
     if (done >= target || origin === 'command') return;
-    const after = origin !== 'startup' && holder ? ` after ${holderName(holder)} let go of the job` : '';
-    this.noticeEmitter.fire({ kind: 'resumed', message: `Resumed Tangent numbers at term ${done + 1} of ${target}${after}` });
+    this.noticeEmitter.fire({
+      kind: 'resumed',
+      message:
+        origin !== 'startup' && holder
+          ? vscode.l10n.t('Resumed Tangent numbers at term {0} of {1} after {2} let go of the job', done + 1, target, holderText(holder))
+          : vscode.l10n.t('Resumed Tangent numbers at term {0} of {1}', done + 1, target),
+    });
   }
 
   private async storedCount(): Promise<number> {
@@ -663,13 +785,17 @@ export class JobController extends Disposable {
   }
 
   /** saveIntent for a pause or cancel: the job stops either way; a failed write only means a reload may resume it. */
-  private async saveIntentOrWarn(intent: JobIntent, what: string): Promise<void> {
+  private async saveIntentOrWarn(intent: JobIntent, what: 'the pause' | 'the cancellation'): Promise<void> {
     try {
       await this.saveIntent(intent);
     } catch (e) {
-      const message = `${what} could not be saved (${(e as Error).message}); a reload may resume the job`;
-      this.log.warn(message);
-      void vscode.window.showWarningMessage(`Tangent Numbers: ${message}.`);
+      const reason = (e as Error).message;
+      this.log.warn(`${what} could not be saved (${reason}); a reload may resume the job`);
+      void vscode.window.showWarningMessage(
+        what === 'the pause'
+          ? vscode.l10n.t('Tangent Numbers: the pause could not be saved ({0}); a reload may resume the job.', reason)
+          : vscode.l10n.t('Tangent Numbers: the cancellation could not be saved ({0}); a reload may resume the job.', reason),
+      );
     }
   }
 

@@ -8,13 +8,13 @@ import { bfileLine, rowIndex } from './rowContext';
 async function storedTerm(controller: JobController, ctx: unknown): Promise<{ n: number; digits: string } | undefined> {
   const n = rowIndex(ctx);
   if (n === undefined) {
-    void vscode.window.showWarningMessage('Tangent Numbers: use this command from a row of the Terms view.');
+    void vscode.window.showWarningMessage(vscode.l10n.t('Tangent Numbers: use this command from a row of the Terms view.'));
     return undefined;
   }
   const reader = await controller.reader();
   const [term] = n <= (await reader.count()) ? await reader.readRange(n, n) : [];
   if (term?.n !== n) {
-    void vscode.window.showWarningMessage(`Tangent Numbers: T(${n}) is not stored.`);
+    void vscode.window.showWarningMessage(vscode.l10n.t('Tangent Numbers: T({0}) is not stored.', n));
     return undefined;
   }
   return term;
@@ -25,7 +25,10 @@ export async function copyTermCommand(controller: JobController, ctx: unknown): 
   const t = await storedTerm(controller, ctx);
   if (!t) return undefined;
   await vscode.env.clipboard.writeText(t.digits);
-  vscode.window.setStatusBarMessage(`Copied T(${t.n}) (${t.digits.length} digits)`, 3000);
+  vscode.window.setStatusBarMessage(
+    t.digits.length === 1 ? vscode.l10n.t('Copied T({0}) ({1} digit)', t.n, t.digits.length) : vscode.l10n.t('Copied T({0}) ({1} digits)', t.n, t.digits.length),
+    3000,
+  );
   return t.digits;
 }
 
@@ -35,7 +38,7 @@ export async function copyBfileLineCommand(controller: JobController, ctx: unkno
   if (!t) return undefined;
   const line = bfileLine(t.n, t.digits);
   await vscode.env.clipboard.writeText(line);
-  vscode.window.setStatusBarMessage(`Copied the b-file line of T(${t.n})`, 3000);
+  vscode.window.setStatusBarMessage(vscode.l10n.t('Copied the b-file line of T({0})', t.n), 3000);
   return line;
 }
 
@@ -43,12 +46,12 @@ export async function copyBfileLineCommand(controller: JobController, ctx: unkno
 export async function exportFromCommand(controller: JobController, ctx: unknown): Promise<{ file: string; terms: number } | undefined> {
   const n = rowIndex(ctx);
   if (n === undefined) {
-    void vscode.window.showWarningMessage('Tangent Numbers: use this command from a row of the Terms view.');
+    void vscode.window.showWarningMessage(vscode.l10n.t('Tangent Numbers: use this command from a row of the Terms view.'));
     return undefined;
   }
   const count = await (await controller.reader()).count();
   if (n > count) {
-    void vscode.window.showWarningMessage(`Tangent Numbers: T(${n}) is not stored.`);
+    void vscode.window.showWarningMessage(vscode.l10n.t('Tangent Numbers: T({0}) is not stored.', n));
     return undefined;
   }
   return exportCommand(controller, { from: n, to: count });

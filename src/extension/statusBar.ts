@@ -25,7 +25,7 @@ export class JobStatusBar extends Disposable {
     super();
     this.register({ dispose: () => clearTimeout(this.hideTimer) });
     this.item = this.register(vscode.window.createStatusBarItem(JobStatusBar.id, vscode.StatusBarAlignment.Left, 50));
-    this.item.name = 'Tangent Numbers';
+    this.item.name = vscode.l10n.t('Tangent Numbers');
     this.item.command = 'tangentNumbers.showTerms';
     this.register(onDidChange((v) => this.render(v)));
     this.render(initial);
@@ -48,49 +48,62 @@ export class JobStatusBar extends Disposable {
       }, STATUS_HIDE_AFTER_DONE_MS);
     }
     const pct = percent(v.done, v.target);
-    const counts = `T ${v.done}/${v.target}`;
+    // The text stays short (codicon, counts, state); the spoken label and the tooltip say it in full.
+    const counts = vscode.l10n.t('T {0}/{1}', v.done, v.target);
     let text: string;
     let spoken: string;
+    let stateName: string;
     switch (v.state) {
       case 'running':
         text = `$(sync~spin) ${counts} · ${pct}% · ${formatDuration(v.etaSeconds)}`;
-        spoken = `Tangent numbers running: ${v.done} of ${v.target} terms, ${pct} percent, about ${spokenDuration(v.etaSeconds)} left`;
+        spoken = vscode.l10n.t('Tangent numbers running: {0} of {1} terms, {2} percent, about {3} left', v.done, v.target, pct, spokenDuration(v.etaSeconds));
+        stateName = vscode.l10n.t('running');
         break;
       case 'paused':
+        text = `$(debug-pause) ${counts} · ${vscode.l10n.t('paused')}`;
+        spoken = vscode.l10n.t('Tangent numbers paused at {0} of {1} terms', v.done, v.target);
+        stateName = vscode.l10n.t('paused');
+        break;
       case 'cancelled':
-        text = `$(debug-pause) ${counts} · ${v.state}`;
-        spoken = `Tangent numbers ${v.state} at ${v.done} of ${v.target} terms`;
+        text = `$(debug-pause) ${counts} · ${vscode.l10n.t('cancelled')}`;
+        spoken = vscode.l10n.t('Tangent numbers cancelled at {0} of {1} terms', v.done, v.target);
+        stateName = vscode.l10n.t('cancelled');
         break;
       case 'done':
-        text = `$(check) T ${v.done} · done`;
-        spoken = `Tangent numbers done: ${v.done} terms`;
+        text = `$(check) ${vscode.l10n.t('T {0} · done', v.done)}`;
+        spoken = vscode.l10n.t('Tangent numbers done: {0} terms', v.done);
+        stateName = vscode.l10n.t('done');
         break;
       case 'readonly':
         text = `$(lock) ${counts} · ${pct}%`;
-        spoken = `Tangent numbers computed by another window or process: ${v.done} of ${v.target} terms, read-only here`;
+        spoken = vscode.l10n.t('Tangent numbers computed by another window or process: {0} of {1} terms, read-only here', v.done, v.target);
+        stateName = vscode.l10n.t('read-only');
         break;
       case 'error':
-        text = `$(error) ${counts} · error`;
-        spoken = `Tangent numbers stopped with an error at ${v.done} of ${v.target} terms`;
+        text = `$(error) ${counts} · ${vscode.l10n.t('error')}`;
+        spoken = vscode.l10n.t('Tangent numbers stopped with an error at {0} of {1} terms', v.done, v.target);
+        stateName = vscode.l10n.t('error');
         break;
     }
     this.item.text = text;
     this.item.accessibilityInformation = { label: spoken, role: 'button' };
     this.item.backgroundColor = v.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     const tip = new vscode.MarkdownString(undefined, true);
-    tip.appendMarkdown(`**Tangent numbers** — ${v.state === 'readonly' ? 'read-only' : v.state}\n\n`);
-    tip.appendMarkdown(`${v.done} of ${v.target} terms (${pct}%)\n\n`);
+    // Each paragraph is one message (Markdown included: a translation keeps its emphasis).
+    const paragraph = (markdown: string) => tip.appendMarkdown(`${markdown}\n\n`);
+    paragraph(vscode.l10n.t('**Tangent numbers** — {0}', stateName));
+    paragraph(vscode.l10n.t('{0} of {1} terms ({2}%)', v.done, v.target, pct));
     if (v.state === 'running') {
-      tip.appendMarkdown(`Rate: ${v.termsPerSecond.toFixed(1)} terms/s · ETA ${formatDuration(v.etaSeconds)}\n\n`);
-      tip.appendMarkdown(`Elapsed: ${formatDuration(v.elapsedMs / 1000)}\n\n`);
+      paragraph(vscode.l10n.t('Rate: {0} terms/s · ETA {1}', v.termsPerSecond.toFixed(1), formatDuration(v.etaSeconds)));
+      paragraph(vscode.l10n.t('Elapsed: {0}', formatDuration(v.elapsedMs / 1000)));
     }
-    if (v.state === 'done' && v.elapsedMs > 0) tip.appendMarkdown(`The job ${formatTook(v.elapsedMs, v.runs ?? 0, v.done)}\n\n`);
-    if (v.lastCheckpointAt !== null) tip.appendMarkdown(`Last checkpoint: ${formatDuration((Date.now() - v.lastCheckpointAt) / 1000)} ago\n\n`);
-    if (v.bytesStored > 0) tip.appendMarkdown(`Stored: ${formatBytes(v.bytesStored)}\n\n`);
+    if (v.state === 'done' && v.elapsedMs > 0) paragraph(vscode.l10n.t('The job {0}', formatTook(v.elapsedMs, v.runs ?? 0, v.done)));
+    if (v.lastCheckpointAt !== null) paragraph(vscode.l10n.t('Last checkpoint: {0} ago', formatDuration((Date.now() - v.lastCheckpointAt) / 1000)));
+    if (v.bytesStored > 0) paragraph(vscode.l10n.t('Stored: {0}', formatBytes(v.bytesStored)));
     if (v.message) tip.appendText(v.message);
     // Read-only: the message says who holds the job; the way out is a command.
-    if (v.state === 'readonly') tip.appendMarkdown('\n\nCommand: **Tangent Numbers: Take Over Job**.');
-    tip.appendMarkdown('\n\nClick to show the terms.');
+    if (v.state === 'readonly') tip.appendMarkdown(`\n\n${vscode.l10n.t('Command: **Tangent Numbers: Take Over Job**.')}`);
+    tip.appendMarkdown(`\n\n${vscode.l10n.t('Click to show the terms.')}`);
     this.item.tooltip = tip;
     this.item.show();
   }

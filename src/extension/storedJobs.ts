@@ -13,16 +13,27 @@ import { listStoredJobs, storedJobDetail, type StoredJob } from './storedJobsLis
 type JobPick = vscode.QuickPickItem & { job: StoredJob };
 type Action = 'open' | 'export' | 'delete';
 
-const OPEN_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('folder-opened'), tooltip: 'Open Folder' };
-const EXPORT_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('export'), tooltip: 'Export from it' };
-const DELETE_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('trash'), tooltip: 'Delete' };
+// The item buttons, made for each run of the command: no translated text is computed at module load.
+interface Buttons {
+  open: vscode.QuickInputButton;
+  export: vscode.QuickInputButton;
+  delete: vscode.QuickInputButton;
+}
 
-function toPick(j: StoredJob): JobPick {
+function makeButtons(): Buttons {
   return {
-    label: j.current ? '$(database) Current job' : `$(archive) Archived ${formatLocalTime(j.date)}`,
-    description: storedJobDetail(j),
+    open: { iconPath: new vscode.ThemeIcon('folder-opened'), tooltip: vscode.l10n.t('Open Folder') },
+    export: { iconPath: new vscode.ThemeIcon('export'), tooltip: vscode.l10n.t('Export from it') },
+    delete: { iconPath: new vscode.ThemeIcon('trash'), tooltip: vscode.l10n.t('Delete') },
+  };
+}
+
+function toPick(j: StoredJob, b: Buttons): JobPick {
+  return {
+    label: j.current ? `$(database) ${vscode.l10n.t('Current job')}` : `$(archive) ${vscode.l10n.t('Archived {0}', formatLocalTime(j.date))}`,
+    description: storedJobDetail(j, vscode.l10n, vscode.env.language),
     detail: j.current ? j.dir : path.basename(j.dir),
-    buttons: j.current ? [OPEN_BUTTON, EXPORT_BUTTON] : [OPEN_BUTTON, EXPORT_BUTTON, DELETE_BUTTON],
+    buttons: j.current ? [b.open, b.export] : [b.open, b.export, b.delete],
     job: j,
   };
 }
@@ -30,13 +41,14 @@ function toPick(j: StoredJob): JobPick {
 /** The first QuickPick: a job (item) and, through an item button, its action; undefined when dismissed. */
 function pickJob(jobs: StoredJob[]): Promise<{ job: StoredJob; action?: Action } | undefined> {
   return new Promise((resolve) => {
+    const buttons = makeButtons();
     const qp = vscode.window.createQuickPick<JobPick>();
-    qp.title = 'Tangent Numbers: Stored Jobs';
-    qp.placeholder = 'Choose a job (or use its buttons: Open Folder, Export, Delete)';
-    qp.items = jobs.map(toPick);
+    qp.title = vscode.l10n.t('Tangent Numbers: Stored Jobs');
+    qp.placeholder = vscode.l10n.t('Choose a job (or use its buttons: Open Folder, Export, Delete)');
+    qp.items = jobs.map((j) => toPick(j, buttons));
     let result: { job: StoredJob; action?: Action } | undefined;
     qp.onDidTriggerItemButton((e) => {
-      const action: Action = e.button === OPEN_BUTTON ? 'open' : e.button === EXPORT_BUTTON ? 'export' : 'delete';
+      const action: Action = e.button === buttons.open ? 'open' : e.button === buttons.export ? 'export' : 'delete';
       result = { job: e.item.job, action };
       qp.hide();
     });
@@ -55,11 +67,17 @@ function pickJob(jobs: StoredJob[]): Promise<{ job: StoredJob; action?: Action }
 
 async function pickAction(job: StoredJob): Promise<Action | undefined> {
   const items: (vscode.QuickPickItem & { action: Action })[] = [
-    { label: '$(folder-opened) Open Folder', action: 'open' },
-    { label: '$(export) Export…', description: job.terms > 0 ? `from its ${job.terms} terms` : 'it holds no terms', action: 'export' },
+    { label: `$(folder-opened) ${vscode.l10n.t('Open Folder')}`, action: 'open' },
+    {
+      label: `$(export) ${vscode.l10n.t('Export…')}`,
+      description: job.terms === 0 ? vscode.l10n.t('it holds no terms') : job.terms === 1 ? vscode.l10n.t('from its {0} term', job.terms) : vscode.l10n.t('from its {0} terms', job.terms),
+      action: 'export',
+    },
   ];
-  if (!job.current) items.push({ label: '$(trash) Delete', description: `free ${formatBytes(job.bytes)}`, action: 'delete' });
-  const pick = await vscode.window.showQuickPick(items, { title: `Tangent Numbers: ${job.current ? 'current job' : path.basename(job.dir)}` });
+  if (!job.current) items.push({ label: `$(trash) ${vscode.l10n.t('Delete')}`, description: vscode.l10n.t('free {0}', formatBytes(job.bytes)), action: 'delete' });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: job.current ? vscode.l10n.t('Tangent Numbers: current job') : vscode.l10n.t('Tangent Numbers: {0}', path.basename(job.dir)),
+  });
   return pick?.action;
 }
 
@@ -69,20 +87,23 @@ export async function deleteArchive(controller: JobController, job: StoredJob, l
   const dir = path.resolve(job.dir);
   // Only a direct archive-* child of this workspace's state directory, never the state itself.
   if (job.current || path.dirname(dir) !== stateDir || !path.basename(dir).startsWith('archive-')) {
-    void vscode.window.showWarningMessage('Tangent Numbers: only archives of earlier jobs can be deleted here, not the current job.');
+    void vscode.window.showWarningMessage(vscode.l10n.t('Tangent Numbers: only archives of earlier jobs can be deleted here, not the current job.'));
     return false;
   }
   if (!confirmed) {
+    const del = vscode.l10n.t('Delete');
     const answer = await vscode.window.showWarningMessage(
-      `Delete the archived job ${path.basename(dir)} (${job.terms} terms, ${formatBytes(job.bytes)})? This cannot be undone.`,
+      job.terms === 1
+        ? vscode.l10n.t('Delete the archived job {0} ({1} term, {2})? This cannot be undone.', path.basename(dir), job.terms, formatBytes(job.bytes))
+        : vscode.l10n.t('Delete the archived job {0} ({1} terms, {2})? This cannot be undone.', path.basename(dir), job.terms, formatBytes(job.bytes)),
       { modal: true },
-      'Delete',
+      del,
     );
-    if (answer !== 'Delete') return false;
+    if (answer !== del) return false;
   }
   await fs.promises.rm(dir, { recursive: true, force: true });
   log.info(`deleted the archived job ${dir} (${job.terms} terms, ${job.bytes} bytes)`);
-  void vscode.window.showInformationMessage(`Tangent Numbers: deleted ${path.basename(dir)} (freed ${formatBytes(job.bytes)}).`);
+  void vscode.window.showInformationMessage(vscode.l10n.t('Tangent Numbers: deleted {0} (freed {1}).', path.basename(dir), formatBytes(job.bytes)));
   return true;
 }
 
@@ -99,14 +120,14 @@ export async function manageStoredJobsCommand(controller: JobController, log: vs
   const jobs = await listStoredJobs(controller.stateDir);
   if (args?.job === undefined && args?.action === 'list') return jobs;
   if (jobs.length === 0) {
-    void vscode.window.showInformationMessage('Tangent Numbers: no job is stored in this workspace yet.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Tangent Numbers: no job is stored in this workspace yet.'));
     return jobs;
   }
   let chosen: { job: StoredJob; action?: Action } | undefined;
   if (typeof args?.job === 'string') {
     const job = jobs.find((j) => (args.job === 'current' ? j.current : path.basename(j.dir) === args.job));
     if (!job) {
-      void vscode.window.showErrorMessage(`Tangent Numbers: no stored job "${args.job}".`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: no stored job "{0}".', args.job));
       return jobs;
     }
     const action = args.action === 'open' || args.action === 'export' || args.action === 'delete' ? args.action : undefined;

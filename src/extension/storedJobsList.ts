@@ -1,8 +1,11 @@
 // What "Manage Stored Jobs…" lists: the current job's state directory and its archives (state/archive-*),
 // with their terms, target, size and date. No vscode here; only fs.promises and the store's async reader, so
-// the extension host never waits on the disk (and plain-Node unit tests can run it).
+// the extension host never waits on the disk (and plain-Node unit tests can run it). The host passes
+// vscode.l10n and vscode.env.language to storedJobDetail (see src/common/l10n.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type * as vscode from 'vscode';
+import { english } from '../common/l10n';
 import { AsyncTermReader } from '../store';
 import { archiveTime, formatBytes } from '../common/format';
 
@@ -95,8 +98,22 @@ export async function listStoredJobs(stateDir: string): Promise<StoredJob[]> {
   return [...jobs.filter((j) => j.current), ...jobs.filter((j) => !j.current).sort((a, b) => b.date - a.date)];
 }
 
-/** "1,234 terms of 2,000 · 3.2 MB" (what the pick shows of a job). */
-export function storedJobDetail(j: StoredJob): string {
-  const terms = j.problem ? `unreadable: ${j.problem}` : `${j.terms.toLocaleString('en-US')} term${j.terms === 1 ? '' : 's'}${j.target ? ` of ${j.target.toLocaleString('en-US')}` : ''}`;
-  return `${terms} · ${formatBytes(j.bytes)}`;
+/** How numbers are written in `locale` (vscode.env.language); English for a tag Intl does not know. */
+function numberFormat(locale: string): Intl.NumberFormat {
+  try {
+    return new Intl.NumberFormat(locale);
+  } catch {
+    return new Intl.NumberFormat('en');
+  }
+}
+
+/** "1,234 terms of 2,000 · 3.2 MB" (what the pick shows of a job), in the language of `l10n` and `locale`. */
+export function storedJobDetail(j: StoredJob, l10n: Pick<typeof vscode.l10n, 't'> = english, locale = 'en'): string {
+  const num = numberFormat(locale);
+  const terms = num.format(j.terms);
+  let text: string;
+  if (j.problem) text = l10n.t('unreadable: {0}', j.problem);
+  else if (j.target) text = j.terms === 1 ? l10n.t('{0} term of {1}', terms, num.format(j.target)) : l10n.t('{0} terms of {1}', terms, num.format(j.target));
+  else text = j.terms === 1 ? l10n.t('{0} term', terms) : l10n.t('{0} terms', terms);
+  return `${text} · ${formatBytes(j.bytes)}`;
 }

@@ -4,7 +4,8 @@
 // long (a 50 MB file is ~200 turns of it).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { describeVerdict, verdictExitCode, verifyBfile, type BfileVerdict } from '../engine/bfileVerifier';
+import { verdictExitCode, verifyBfile, type BfileVerdict } from '../engine/bfileVerifier';
+import { verdictText } from './engineText';
 
 export interface VerifyArgs {
   /** The b-file's path; without it, an open dialog asks for it. */
@@ -18,17 +19,17 @@ export async function verifyBfileCommand(args?: VerifyArgs | vscode.Uri): Promis
   else if (typeof args?.file === 'string' && args.file.length > 0) file = args.file;
   else {
     const picked = await vscode.window.showOpenDialog({
-      title: 'Tangent Numbers: Verify b-file',
-      openLabel: 'Verify',
+      title: vscode.l10n.t('Tangent Numbers: Verify b-file'),
+      openLabel: vscode.l10n.t('Verify'),
       canSelectMany: false,
       canSelectFiles: true,
       canSelectFolders: false,
       defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
-      filters: { 'b-file': ['txt'], 'All files': ['*'] },
+      filters: { [vscode.l10n.t('b-file')]: ['txt'], [vscode.l10n.t('All files')]: ['*'] },
     });
     if (!picked || picked.length === 0) return undefined;
     if (picked[0].scheme !== 'file') {
-      void vscode.window.showErrorMessage('Tangent Numbers: Verify can only read files on this machine.');
+      void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: Verify can only read files on this machine.'));
       return undefined;
     }
     file = picked[0].fsPath;
@@ -37,7 +38,7 @@ export async function verifyBfileCommand(args?: VerifyArgs | vscode.Uri): Promis
   let verdict: BfileVerdict;
   try {
     verdict = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Verifying ${path.basename(file)}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Verifying {0}', path.basename(file)), cancellable: true },
       async (progress, token) => {
         const abort = new AbortController();
         const cancel = token.onCancellationRequested(() => abort.abort());
@@ -47,7 +48,7 @@ export async function verifyBfileCommand(args?: VerifyArgs | vscode.Uri): Promis
             signal: abort.signal,
             onProgress: (read, total, terms) => {
               const pct = total > 0 ? (100 * read) / total : 100;
-              progress.report({ increment: pct - shown, message: `T(1..${terms}) right, ${(read / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` });
+              progress.report({ increment: pct - shown, message: vscode.l10n.t('T(1..{0}) right, {1} of {2} MB', terms, (read / 1e6).toFixed(1), (total / 1e6).toFixed(1)) });
               shown = pct;
             },
           });
@@ -57,11 +58,11 @@ export async function verifyBfileCommand(args?: VerifyArgs | vscode.Uri): Promis
       },
     );
   } catch (e) {
-    void vscode.window.showErrorMessage(`Tangent Numbers: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: cannot read {0}: {1}', file, e instanceof Error ? e.message : String(e)));
     return undefined;
   }
 
-  const message = `Tangent Numbers: ${describeVerdict(file, verdict)}.`;
+  const message = verdictText(file, verdict, vscode.l10n);
   if (verdict.kind === 'verified' || verdict.kind === 'cancelled') void vscode.window.showInformationMessage(message);
   else void vscode.window.showErrorMessage(message);
   if (verdictExitCode(verdict) === 1 && 'line' in verdict) {
@@ -70,7 +71,7 @@ export async function verifyBfileCommand(args?: VerifyArgs | vscode.Uri): Promis
     try {
       await vscode.window.showTextDocument(vscode.Uri.file(file), { selection: new vscode.Range(at, at), preview: true });
     } catch (e) {
-      void vscode.window.showWarningMessage(`Tangent Numbers: cannot open ${file} at line ${verdict.line}: ${e instanceof Error ? e.message : String(e)}`);
+      void vscode.window.showWarningMessage(vscode.l10n.t('Tangent Numbers: cannot open {0} at line {1}: {2}', file, verdict.line, e instanceof Error ? e.message : String(e)));
     }
   }
   return { file, verdict };

@@ -121,7 +121,7 @@ export function statusDone(text: string): number | undefined {
 export async function packageVsix(outDir: string, timeoutMs = 180_000): Promise<string> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tangent-pkg-'));
   try {
-    for (const name of ['package.json', 'package-lock.json', '.vscodeignore', 'esbuild.js', 'tsconfig.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'src', 'media', 'scripts']) {
+    for (const name of ['package.json', 'package.nls.json', 'l10n', 'package-lock.json', '.vscodeignore', 'esbuild.js', 'tsconfig.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'src', 'media', 'scripts']) {
       const from = path.join(REPO_ROOT, name);
       if (fs.existsSync(from)) fs.cpSync(from, path.join(work, name), { recursive: true });
     }

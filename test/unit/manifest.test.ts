@@ -44,7 +44,11 @@ interface Manifest {
   };
 }
 
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Manifest;
+// User-visible strings are %key% placeholders (manifestL10n.test.ts checks them): these tests read their English.
+const nls = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.nls.json'), 'utf8')) as Record<string, string>;
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'), (_key, v: unknown) =>
+  typeof v === 'string' && /^%[^%\s]+%$/.test(v) && typeof nls[v.slice(1, -1)] === 'string' ? nls[v.slice(1, -1)] : v,
+) as Manifest;
 const contributes = pkg.contributes;
 const COMMANDS = [
   'compute', 'pause', 'resume', 'cancel', 'showTerms', 'export', 'showLog', 'takeOver',
