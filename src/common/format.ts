@@ -61,10 +61,6 @@ export class NumberFormat {
   }
 }
 
-let english: NumberFormat | undefined;
-function englishNumbers(): NumberFormat {
-  return (english ??= new NumberFormat('en'));
-}
 
 /** Percent done, 0..100, rounded down (99.9% is not "100%"). */
 export function percent(done: number, target: number): number {
@@ -126,13 +122,20 @@ export function formatTook(computeMs: number, runs: number, terms: number, t: To
   return format(template, took, nf.plain(runs), rateText);
 }
 
-/** "512 B", "1.5 KB", "3.2 MB", "1.25 GB" (binary multiples; unit symbols are not translated). Callers without an
- *  editor (plain Node) get English numbers. */
-export function formatBytes(bytes: number, nf: NumberFormat = englishNumbers()): string {
-  if (bytes < 1024) return `${nf.plain(bytes)} B`;
-  if (bytes < 1024 * 1024) return `${nf.fixed1(bytes / 1024)} KB`;
-  if (bytes < 1024 * 1024 * 1024) return `${nf.fixed1(bytes / 1024 / 1024)} MB`;
-  return `${nf.fixed2(bytes / 1024 / 1024 / 1024)} GB`;
+/** Templates of sizes on disk ("{0} KB"): French writes "{0} Ko". */
+export interface ByteTexts {
+  bytes: string;
+  kilobytes: string;
+  megabytes: string;
+  gigabytes: string;
+}
+
+/** "512 B", "1.5 KB", "3.2 MB", "1.25 GB" (binary multiples). */
+export function formatBytes(bytes: number, t: ByteTexts, nf: NumberFormat): string {
+  if (bytes < 1024) return format(t.bytes, nf.plain(bytes));
+  if (bytes < 1024 * 1024) return format(t.kilobytes, nf.fixed1(bytes / 1024));
+  if (bytes < 1024 * 1024 * 1024) return format(t.megabytes, nf.fixed1(bytes / 1024 / 1024));
+  return format(t.gigabytes, nf.fixed2(bytes / 1024 / 1024 / 1024));
 }
 
 /** Local date and time, "2026-11-25 14:03:07" (what a user compares with their clock). */

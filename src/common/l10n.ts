@@ -3,6 +3,7 @@
 // `npm run l10n` (which reads the `import type … from 'vscode'` and the `l10n.t` calls) exports their
 // messages with the rest. The extension host passes `vscode.l10n`; elsewhere `english` formats the message.
 import type * as vscode from 'vscode';
+import type { ByteTexts } from './format';
 
 /** What a message needs of `vscode.l10n`. */
 export type L10n = Pick<typeof vscode.l10n, 't'>;
@@ -13,7 +14,12 @@ type Args = Array<string | number | boolean> | Record<string, unknown>;
 function format(message: string, args: Args | undefined): string {
   const values = (args ?? {}) as Record<string, unknown>;
   if (Object.keys(values).length === 0) return message;
-  return message.replace(/{([^}]+)}/g, (match, key: string) => String(values[key] ?? match));
+  return message.replace(/{([^}]+)}/g, (match, key: string) => {
+    const v = values[key];
+    if (v === undefined || v === null) return match;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+    return JSON.stringify(v) ?? match;
+  });
 }
 
 /** What `vscode.l10n.t` returns when no translation is loaded (VS Code in English). */
@@ -25,3 +31,8 @@ export const english: L10n = {
     return format(first, args);
   },
 };
+
+/** The templates of sizes on disk, in the language of `l10n`. */
+export function byteTexts(l10n: L10n = english): ByteTexts {
+  return { bytes: l10n.t('{0} B'), kilobytes: l10n.t('{0} KB'), megabytes: l10n.t('{0} MB'), gigabytes: l10n.t('{0} GB') };
+}

@@ -23,9 +23,11 @@ export async function computeCommand(controller: JobController, args?: ComputeAr
   const current = controller.current;
   let count: number;
   if (args?.count !== undefined) {
-    const v = validateCount(String(args.count));
+    // A command argument may be anything (a keybinding's args, another extension): show it as given.
+    const given = typeof args.count === 'string' ? args.count : JSON.stringify(args.count) ?? typeof args.count;
+    const v = validateCount(given);
     if (!v.ok) {
-      void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: invalid count "{0}": {1}.', String(args.count), countProblem(String(args.count), vscode.l10n)));
+      void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: invalid count "{0}": {1}.', given, countProblem(given, vscode.l10n)));
       return;
     }
     count = v.value;
@@ -157,8 +159,8 @@ async function exportFromReader(controller: JobController, reader: AsyncTermRead
       void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: the export range must lie within 1..{0}.', available));
       return undefined;
     }
-    from = (a.from as number | undefined) ?? 1;
-    to = (a.to as number | undefined) ?? available;
+    from = a.from ?? 1;
+    to = a.to ?? available;
     if (from > to) {
       void vscode.window.showErrorMessage(vscode.l10n.t('Tangent Numbers: the export range is empty (from > to).'));
       return undefined;

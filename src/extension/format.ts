@@ -3,6 +3,7 @@
 // behind them, shared with the Terms view, are in ../common/format.
 import * as vscode from 'vscode';
 import { NumberFormat, formatBytes as bytesText, formatDuration as durationText, formatTook as tookText, type DurationTexts, type TookTexts } from '../common/format';
+import { byteTexts } from '../common/l10n';
 
 // The display language is fixed for a session (VS Code restarts to change it): build these once.
 let numbers: NumberFormat | undefined;
@@ -56,9 +57,9 @@ export function spokenDuration(seconds: number | null): string {
   return parts.join(' ');
 }
 
-/** "1.5 MB", with the editor's decimal mark. */
+/** "1.5 MB", in the editor's language. */
 export function formatBytes(bytes: number): string {
-  return bytesText(bytes, hostNumbers());
+  return bytesText(bytes, byteTexts(vscode.l10n), hostNumbers());
 }
 
 /** "took 1m 20s over 3 runs, 42 terms/s": what a finished job cost (compute time summed over its runs). */

@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
-import { english } from '../common/l10n';
+import { byteTexts, english } from '../common/l10n';
 import { AsyncTermReader } from '../store';
-import { archiveTime, formatBytes } from '../common/format';
+import { NumberFormat, archiveTime, formatBytes } from '../common/format';
 
 export interface StoredJob {
   dir: string;
@@ -98,22 +98,13 @@ export async function listStoredJobs(stateDir: string): Promise<StoredJob[]> {
   return [...jobs.filter((j) => j.current), ...jobs.filter((j) => !j.current).sort((a, b) => b.date - a.date)];
 }
 
-/** How numbers are written in `locale` (vscode.env.language); English for a tag Intl does not know. */
-function numberFormat(locale: string): Intl.NumberFormat {
-  try {
-    return new Intl.NumberFormat(locale);
-  } catch {
-    return new Intl.NumberFormat('en');
-  }
-}
-
 /** "1,234 terms of 2,000 · 3.2 MB" (what the pick shows of a job), in the language of `l10n` and `locale`. */
 export function storedJobDetail(j: StoredJob, l10n: Pick<typeof vscode.l10n, 't'> = english, locale = 'en'): string {
-  const num = numberFormat(locale);
-  const terms = num.format(j.terms);
+  const nf = new NumberFormat(locale);
+  const terms = nf.int(j.terms);
   let text: string;
   if (j.problem) text = l10n.t('unreadable: {0}', j.problem);
-  else if (j.target) text = j.terms === 1 ? l10n.t('{0} term of {1}', terms, num.format(j.target)) : l10n.t('{0} terms of {1}', terms, num.format(j.target));
+  else if (j.target) text = j.terms === 1 ? l10n.t('{0} term of {1}', terms, nf.int(j.target)) : l10n.t('{0} terms of {1}', terms, nf.int(j.target));
   else text = j.terms === 1 ? l10n.t('{0} term', terms) : l10n.t('{0} terms', terms);
-  return `${text} · ${formatBytes(j.bytes)}`;
+  return `${text} · ${formatBytes(j.bytes, byteTexts(l10n), nf)}`;
 }

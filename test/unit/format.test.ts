@@ -1,6 +1,7 @@
 // The pure formatting shared by the host and the Terms view (src/common/format.ts), with the English templates the
 // host really passes to vscode.l10n.t (read from src/extension/format.ts), against values worked out by hand.
 import * as assert from 'node:assert/strict';
+import { byteTexts } from '../../src/common/l10n';
 import { NO_VALUE, NumberFormat, format, formatBytes, formatDuration, formatRate, formatTook, percent } from '../../src/common/format';
 import { englishTookTexts } from './sourceText';
 
@@ -114,13 +115,17 @@ describe('percent, durations, rates, what a job took, sizes', () => {
     assert.equal(formatTook(12_345_000, 1200, 123_450, t, new NumberFormat('de')), 'took 3h 25m over 1200 runs, 10 terms/s');
   });
 
-  it('sizes in B, KB, MB and GB (binary multiples)', () => {
-    assert.equal(formatBytes(0), '0 B');
-    assert.equal(formatBytes(1023), '1023 B');
-    assert.equal(formatBytes(1024), '1.0 KB');
-    assert.equal(formatBytes(1536), '1.5 KB');
-    assert.equal(formatBytes(3 * 1024 * 1024 + 200 * 1024), '3.2 MB'); // 3.1953… MB
-    assert.equal(formatBytes(1.25 * 1024 ** 3), '1.25 GB');
-    assert.equal(formatBytes(1536, new NumberFormat('de')), '1,5 KB');
+  it('sizes in B, KB, MB and GB (binary multiples), with the templates and numbers of the language', () => {
+    const en = new NumberFormat('en');
+    const units = byteTexts(); // English, as vscode.l10n gives them with no translation loaded
+    assert.equal(formatBytes(0, units, en), '0 B');
+    assert.equal(formatBytes(1023, units, en), '1023 B');
+    assert.equal(formatBytes(1024, units, en), '1.0 KB');
+    assert.equal(formatBytes(1536, units, en), '1.5 KB');
+    assert.equal(formatBytes(3 * 1024 * 1024 + 200 * 1024, units, en), '3.2 MB'); // 3.1953… MB
+    assert.equal(formatBytes(1.25 * 1024 ** 3, units, en), '1.25 GB');
+    assert.equal(formatBytes(1536, units, new NumberFormat('de')), '1,5 KB');
+    const french = { bytes: '{0} o', kilobytes: '{0} Ko', megabytes: '{0} Mo', gigabytes: '{0} Go' };
+    assert.equal(formatBytes(3 * 1024 * 1024 + 200 * 1024, french, new NumberFormat('fr')), '3,2 Mo');
   });
 });

@@ -11,12 +11,14 @@ import { validateCount } from '../../src/engine/engine';
 import { FORMATS, FORMAT_LABELS } from '../../src/engine/formats';
 import { countProblem, exportFormatText, verdictText } from '../../src/extension/engineText';
 import { storedJobDetail, type StoredJob } from '../../src/extension/storedJobsList';
-import { findUserStringLiterals, projectProgram, snippetProgram, type Finding, type Side } from './userStrings';
+import { program } from './sourceText';
+import { findUserStringLiterals, snippetProgram, type Finding } from './userStrings';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const readJson = (f: string) => JSON.parse(fs.readFileSync(path.join(ROOT, f), 'utf8'));
-const pkg = readJson('package.json');
-const nls: Record<string, string> = readJson('package.nls.json');
+const readJson = (f: string): unknown => JSON.parse(fs.readFileSync(path.join(ROOT, f), 'utf8'));
+/** The fields of package.json this test reads besides its strings. */
+const pkg = readJson('package.json') as { l10n?: string; scripts: Record<string, string> };
+const nls = readJson('package.nls.json') as Record<string, string>;
 
 /** Every string of the manifest, with where it is ("contributes.commands[0].title"). */
 function strings(v: unknown, at = ''): { at: string; value: string }[] {
@@ -132,7 +134,7 @@ describe('localization', () => {
     it("a stored job's numbers are written as in the language VS Code runs in, and 1 term is singular", () => {
       const job: StoredJob = { dir: '/state/archive-x', current: false, terms: 12345, target: 20000, bytes: 2048, date: 0 };
       assert.equal(storedJobDetail(job, english, 'en'), '12,345 terms of 20,000 · 2.0 KB');
-      assert.equal(storedJobDetail(job, english, 'de'), '12.345 terms of 20.000 · 2.0 KB');
+      assert.equal(storedJobDetail(job, english, 'de'), '12.345 terms of 20.000 · 2,0 KB');
       assert.equal(storedJobDetail(job, english, 'not a language tag'), '12,345 terms of 20,000 · 2.0 KB', 'English for a tag Intl rejects');
       assert.equal(storedJobDetail({ ...job, terms: 1, target: undefined }, english, 'en'), '1 term · 2.0 KB');
       assert.equal(storedJobDetail({ ...job, problem: 'CORRUPT: bad header' }, english, 'en'), 'unreadable: CORRUPT: bad header · 2.0 KB');
@@ -140,13 +142,11 @@ describe('localization', () => {
   });
 
   describe('no user string in src/ is a literal outside l10n.t', () => {
-    // Another engineer is moving the Terms view's strings (termsView.ts, format.ts, the webview) to the host.
-    const VIEW_OWNED = (file: string) => file.startsWith('src/webview/') || file === 'src/extension/termsView.ts' || file === 'src/extension/format.ts';
     let findings: Finding[] | undefined;
     const scan = (): Finding[] => {
       if (!findings) {
-        const files = [...sourcesUnder('src/extension').map((f) => ({ fileName: f, side: 'host' as Side })), ...sourcesUnder('src/webview').map((f) => ({ fileName: f, side: 'view' as Side }))];
-        findings = findUserStringLiterals(projectProgram(ROOT, files.map((f) => f.fileName)), files, ROOT);
+        const files = [...sourcesUnder('src/extension').map((f) => ({ fileName: f, side: 'host' as const })), ...sourcesUnder('src/webview').map((f) => ({ fileName: f, side: 'view' as const }))];
+        findings = findUserStringLiterals(program(files.map((f) => f.fileName)), files, ROOT);
       }
       return findings;
     };
@@ -176,6 +176,8 @@ describe('localization', () => {
           const panel = vscode.window.createWebviewPanel('id', vscode.l10n.t('Panel'), 1, {});
           panel.webview.html = \`<!DOCTYPE html><html lang="en"><head><title>\${vscode.l10n.t('Terms')}</title></head><body><p id="a" class="b">\${n}</p><img alt="A chart" src="\${n}"></body></html>\`;
           panel.webview.html = \`<section aria-label="\${vscode.l10n.t('Job')}"><script nonce="\${n}">const a = 'b';</script>&nbsp;</section>\`;
+          const ID = 'view-config', TIP = 'A tip', BODY = 'Loading terms';
+          panel.webview.html = \`<div id="\${ID}" title="\${TIP}"><span class=\${ID}>\${BODY}</span></div>\`;
           throw new Error('an error a test reads');
         }`;
       const view = `
@@ -206,22 +208,18 @@ describe('localization', () => {
         "host.ts: 'paused'",
         'host.ts: vscode.l10n.t(msg)',
         'host.ts: `<!DOCTYPE html><html lang="en"><head><title>${vscode.l10n.t(\'Terms\')}</title></head><body><p id="a" class="b">${n}</p><img alt="A chart" src="${n}"></body></html>`',
+        "host.ts: 'A tip'",
+        "host.ts: 'Loading terms'",
         "view.ts: 'Loading…'",
         'view.ts: `Row ${n}`',
         "view.ts: '<b>Bold</b>'",
       ], show(got));
     });
 
-    it('src/extension (but the Terms view): every user-visible text goes through vscode.l10n.t', function () {
+    it('src/extension and src/webview (and what they show of src/common): every user-visible text goes through vscode.l10n.t', function () {
       this.timeout(120_000);
-      const mine = scan().filter((f) => !VIEW_OWNED(f.file));
-      assert.equal(mine.length, 0, `literals that reach the user without l10n.t (put them in vscode.l10n.t('…{0}…', args), then run \`npm run l10n\`):\n${show(mine)}`);
-    });
-
-    it('the Terms view (termsView.ts, format.ts, src/webview): every user-visible text comes from l10n.t', function () {
-      this.timeout(120_000);
-      const view = scan().filter((f) => VIEW_OWNED(f.file));
-      assert.equal(view.length, 0, `literals that reach the user without l10n.t:\n${show(view)}`);
+      const found = scan();
+      assert.equal(found.length, 0, `literals that reach the user without l10n.t (put them in vscode.l10n.t('…{0}…', args), then run \`npm run l10n\`):\n${show(found)}`);
     });
   });
 });

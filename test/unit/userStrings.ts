@@ -62,6 +62,15 @@ export function isVerbal(text: string): boolean {
   return /\p{L}/u.test(text.replace(/\$\([a-z0-9-]+(?:~[a-z]+)?\)/gi, ''));
 }
 
+/** Where a substitution that follows the HTML `before` lands: in text (which may be HTML), in the value of an
+ *  attribute a user reads ('attribute': plain text), or elsewhere inside a tag ('markup': never shown). */
+export function htmlSlot(before: string): 'text' | 'attribute' | 'markup' {
+  const open = before.lastIndexOf('<');
+  if (open < 0 || open < before.lastIndexOf('>')) return 'text';
+  const attribute = /([\w-]+)\s*=\s*["']?[^"'\s>]*$/.exec(before.slice(open));
+  return attribute && SINKS.viewAttributes.includes(attribute[1].toLowerCase()) ? 'attribute' : 'markup';
+}
+
 /** Whether HTML says something in words: its text outside tags (script and style excluded), or the value of an
  *  attribute a user reads (title, alt, placeholder, aria-label …). Markup, ids, classes and paths do not count. */
 export function htmlHasWords(html: string): boolean {
@@ -195,7 +204,13 @@ export function findUserStringLiterals(program: ts.Program, files: { fileName: s
     } else if (ts.isTemplateExpression(e)) {
       // The static text with each interpolation as one non-letter (a tag split by one is still a tag).
       if (hasWords([e.head.text, ...e.templateSpans.map((s) => s.literal.text)].join('\u0001'))) report(e, sink);
-      for (const s of e.templateSpans) flow(s.expression, sink, false, html);
+      let before = e.head.text;
+      for (const s of e.templateSpans) {
+        const at = html ? htmlSlot(before) : 'text';
+        // Inside a tag only a text attribute's value is read; ids, classes, URIs and the like are not.
+        if (at !== 'markup') flow(s.expression, sink, false, html && at === 'text');
+        before += `\u0001${s.literal.text}`;
+      }
     } else if (ts.isParenthesizedExpression(e) || ts.isAsExpression(e) || ts.isNonNullExpression(e) || ts.isTypeAssertionExpression(e) || ts.isSatisfiesExpression(e)) {
       flow(e.expression, sink, elements, html);
     } else if (ts.isConditionalExpression(e)) {
@@ -330,9 +345,3 @@ export function snippetProgram(files: Record<string, string>): ts.Program {
   return ts.createProgram(Object.keys(files), options, host);
 }
 
-/** The project's program (tsconfig.json's options) over `files`. */
-export function projectProgram(root: string, files: string[]): ts.Program {
-  const config = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile);
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
-  return ts.createProgram(files, { ...parsed.options, noEmit: true });
-}
