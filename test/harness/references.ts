@@ -70,7 +70,6 @@ export function storedBfile(stateDir: string, upTo?: number): Buffer {
   }
 }
 
-/** Terms stored right now (safe while a writer appends: the extension's own reader). 0 when there is no state yet. */
 /**
  * Terms durable in the log as the next writer will find them, right after a writer was killed: the log read
  * to its end (a block appended just before the kill may not be in the index yet, which storedCount reads).
@@ -84,6 +83,8 @@ export function durableCount(stateDir: string): number {
   }
 }
 
+/** Terms stored right now as the index names them (safe while a writer appends: the extension's own reader).
+ *  0 when there is no state yet. */
 export async function storedCount(stateDir: string): Promise<number> {
   const reader = await AsyncTermReader.open(stateDir);
   try {
