@@ -52,6 +52,9 @@ export interface SessionOptions {
   /** 'restricted': workspace trust is on and the folder is not trusted (Restricted Mode, no start-up prompt).
    *  Default: trust is disabled, as in most tests. */
   workspaceTrust?: 'restricted';
+  /** Display language (code-server --locale), e.g. 'qps-ploc'. VS Code only switches to it when a language pack
+   *  for it is known in <userDataDir>/languagepacks.json; otherwise the workbench stays English. */
+  locale?: string;
 }
 
 export interface TestsResult {
@@ -298,6 +301,7 @@ export class VSCodeSession {
       '--user-data-dir', this.userDataDir, '--extensions-dir', this.extensionsDir,
       '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override',
       ...(this.opts.workspaceTrust === 'restricted' ? [] : ['--disable-workspace-trust']),
+      ...(this.opts.locale ? ['--locale', this.opts.locale] : []),
     ], { env: this.serverEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true }); // own group: see killSync
     this.server = server;
     this.serverExit = new Promise((resolve) => server.once('exit', () => resolve()));

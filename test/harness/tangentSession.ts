@@ -116,14 +116,19 @@ export function statusDone(text: string): number | undefined {
 /**
  * Packages the extension as a user does (`vsce package --no-dependencies`, which runs the
  * vscode:prepublish production build), in a copy of the sources so the repository's dist/ is left alone.
- * Returns the path of the .vsix.
+ * `extraFiles` (path in the package → file to copy there) adds files to that copy only, e.g. translations
+ * made at test time; they are packaged only if .vscodeignore lets them through. Returns the path of the .vsix.
  */
-export async function packageVsix(outDir: string, timeoutMs = 180_000): Promise<string> {
+export async function packageVsix(outDir: string, timeoutMs = 180_000, extraFiles: Record<string, string> = {}): Promise<string> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tangent-pkg-'));
   try {
     for (const name of ['package.json', 'package.nls.json', 'l10n', 'package-lock.json', '.vscodeignore', 'esbuild.js', 'tsconfig.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'src', 'media', 'scripts']) {
       const from = path.join(REPO_ROOT, name);
       if (fs.existsSync(from)) fs.cpSync(from, path.join(work, name), { recursive: true });
+    }
+    for (const [rel, from] of Object.entries(extraFiles)) {
+      fs.mkdirSync(path.dirname(path.join(work, rel)), { recursive: true });
+      fs.copyFileSync(from, path.join(work, rel));
     }
     fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(work, 'node_modules'), 'dir');
     fs.mkdirSync(outDir, { recursive: true });

@@ -47,16 +47,17 @@ export function bigReferences(fixtures: string): BigReference[] {
 const fmtInt = (n: number) => n.toLocaleString('en-US');
 
 export class TermsView {
-  constructor(private readonly session: VSCodeSession) {}
+  /** `title`: the view's header as shown, which is translated in another display language. */
+  constructor(private readonly session: VSCodeSession, private readonly title = VIEW_TITLE) {}
 
   /** Frame locator of the view's content (auto-waiting, follows re-creation of the webview). */
   get frame(): FrameLocator {
-    return this.session.webviewFrame(VIEW_TITLE);
+    return this.session.webviewFrame(this.title);
   }
 
   /** The view's host frame (VS Code's webview index.html) and content frame, as Frames (for evaluate). */
   async frames(timeoutMs = 30_000): Promise<{ host: Frame; inner: Frame }> {
-    const hostEl = this.session.page.locator(`vscode-webview=${VIEW_TITLE}`).first();
+    const hostEl = this.session.page.locator(`vscode-webview=${this.title}`).first();
     await hostEl.waitFor({ state: 'attached', timeout: timeoutMs });
     const host = await (await hostEl.elementHandle()).contentFrame();
     if (!host) throw new Error('the Terms webview has no host frame');
@@ -80,7 +81,7 @@ export class TermsView {
 
   /** Whether a Terms webview is shown at all. */
   async isShown(): Promise<boolean> {
-    return (await this.session.page.locator(`vscode-webview=${VIEW_TITLE}`).count()) > 0;
+    return (await this.session.page.locator(`vscode-webview=${this.title}`).count()) > 0;
   }
 
   /** Waits until every row in the viewport shows its data (no placeholder) and the rendering settled. */
