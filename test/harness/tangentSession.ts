@@ -150,12 +150,14 @@ const QI = {
   widget: '.quick-input-widget',
   input: '.quick-input-widget .quick-input-box input',
   title: '.quick-input-widget .quick-input-title',
+  row: '.quick-input-widget .quick-input-list .monaco-list-row',
   rowLabel: '.quick-input-widget .quick-input-list .monaco-list-row .label-name',
   focusedLabel: '.quick-input-widget .quick-input-list .monaco-list-row.focused .label-name',
 };
 
-/** Labels of the command palette rows for `query` (typed after ">"), read once `ready` shows among them. */
-export async function paletteLabels(session: VSCodeSession, query: string, ready: RegExp, timeoutMs = 15_000): Promise<string[]> {
+/** The command palette's rows for `query` (typed after ">"), each row's labels (label, then alias), read once
+ *  `ready` holds of them. */
+export async function paletteRows(session: VSCodeSession, query: string, ready: (rows: string[][]) => boolean, what: string, timeoutMs = 15_000): Promise<string[][]> {
   const page = session.page;
   const input = page.locator(QI.input);
   if (await input.isVisible()) await page.keyboard.press('Escape');
@@ -164,12 +166,42 @@ export async function paletteLabels(session: VSCodeSession, query: string, ready
   await input.fill(`>${query}`);
   try {
     return await poll(async () => {
-      const labels = (await page.locator(QI.rowLabel).allInnerTexts()).map((t) => t.trim());
-      return labels.some((l) => ready.test(l)) ? labels : undefined;
-    }, `a palette row matching ${ready} for "${query}"`, timeoutMs, 100);
+      const rows = await page.locator(QI.row).evaluateAll((els) =>
+        els.map((r) => Array.from(r.querySelectorAll('.label-name')).map((l) => l.textContent?.trim() ?? '')));
+      return ready(rows) ? rows : undefined;
+    }, `${what} for "${query}"`, timeoutMs, 100);
   } finally {
     await page.keyboard.press('Escape');
   }
+}
+
+/** Labels of the command palette rows for `query` (typed after ">"), read once `ready` shows among them. */
+export async function paletteLabels(session: VSCodeSession, query: string, ready: RegExp, timeoutMs = 15_000): Promise<string[]> {
+  const rows = await paletteRows(session, query, (r) => r.flat().some((l) => ready.test(l)), `a palette row matching ${ready}`, timeoutMs);
+  return rows.flat();
+}
+
+/**
+ * One code-server session per test (call in a describe): temporary folders made for the test, a screenshot
+ * of the workbench when the test fails, and after each test the session stopped and the folders removed.
+ */
+export function sessionPerTest(label: string): { tempDir: (prefix: string) => string; use: (s: VSCodeSession) => VSCodeSession } {
+  let session: VSCodeSession | undefined;
+  const dirs: string[] = [];
+  afterEach(async function () {
+    if (session && this.currentTest?.state === 'failed') await session.screenshot(`failed-${label}`).catch(() => undefined);
+    await session?.stop();
+    session = undefined;
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    tempDir: (prefix: string): string => {
+      const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+      dirs.push(d);
+      return d;
+    },
+    use: (s: VSCodeSession): VSCodeSession => (session = s),
+  };
 }
 
 /** Waits until the focused row of the open quick input is labelled exactly `label`. */

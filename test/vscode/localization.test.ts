@@ -11,11 +11,10 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT, VSCodeSession } from '../harness/codeServer';
 import { poll, referenceBfile500, storedBfile } from '../harness/references';
-import { extensionLogLines, packageVsix, stateDirOf, waitForActivation, waitForQuickInputTitle, waitForStatus } from '../harness/tangentSession';
+import { extensionLogLines, packageVsix, paletteRows, sessionPerTest, stateDirOf, waitForActivation, waitForQuickInputTitle, waitForStatus } from '../harness/tangentSession';
 import { TermsView, rowProblems } from '../harness/termsViewPage';
 
 const LOCALE = 'qps-ploc';
@@ -110,43 +109,11 @@ function translated(texts: Texts, english: string, key = english): string {
   return t;
 }
 
-/** The command palette's rows for `query` once one is labelled `ready`: each row's labels (label, then alias). */
-async function paletteRows(session: VSCodeSession, query: string, ready: string): Promise<string[][]> {
-  const page = session.page;
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  if (await input.isVisible()) await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(`>${query}`);
-  try {
-    return await poll(async () => {
-      const rows = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').evaluateAll((els) =>
-        els.map((r) => Array.from(r.querySelectorAll('.label-name')).map((l) => l.textContent?.trim() ?? '')));
-      return rows.some((r) => r[0] === ready) ? rows : undefined;
-    }, `a palette row "${ready}" for "${query}"`, 15_000, 100);
-  } finally {
-    await page.keyboard.press('Escape');
-  }
-}
-
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe(`Localization (code-server, display language ${LOCALE})`, function () {
   this.timeout(240_000);
-  let session: VSCodeSession | undefined;
-  const tempDirs: string[] = [];
-  const tempDir = (prefix: string) => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    tempDirs.push(d);
-    return d;
-  };
-
-  afterEach(async function () {
-    if (session && this.currentTest?.state === 'failed') await session.screenshot('failed-localization').catch(() => undefined);
-    await session?.stop();
-    session = undefined;
-    for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const { tempDir, use } = sessionPerTest('localization');
 
   it('shows the pseudo-localized palette title, input box, status bar item and Terms view, and computes T(1..200) exactly', async function () {
     const t0 = Date.now();
@@ -170,11 +137,10 @@ describe(`Localization (code-server, display language ${LOCALE})`, function () {
     const computeTitle = `${category}: ${translated(nls, 'Compute…', 'command.compute.title')}`;
     const showTermsTitle = `${category}: ${translated(nls, 'Show Terms', 'command.showTerms.title')}`;
 
-    const s = await VSCodeSession.start({
+    const s = use(await VSCodeSession.start({
       workspace: tempDir('tangent-ws-'), extensionsDir, userDataDir, locale: LOCALE, label: 'localization',
       settings: { 'tangentNumbers.statusBar.keepAfterDone': true },
-    });
-    session = s;
+    }));
     await waitForActivation(s);
     assert.ok(!s.serverLogs.some((l) => /Loading development extension/.test(l)), 'the installed copy runs, no development extension');
     // The workbench resolved the locale (without the languagepacks.json entry it loads the default English
@@ -184,7 +150,7 @@ describe(`Localization (code-server, display language ${LOCALE})`, function () {
 
     // The palette: the command's row is labelled with the pseudo title; VS Code adds the English title below it
     // as the command's alias (the second label of the same row), so English typed into the palette finds it too.
-    const palette = await paletteRows(s, 'Tangent Numbers: Compute', computeTitle);
+    const palette = await paletteRows(s, 'Tangent Numbers: Compute', (rows) => rows.some((r) => r[0] === computeTitle), `a palette row "${computeTitle}"`);
     const row = palette.find((r) => r[0] === computeTitle);
     assert.ok(row, `the palette shows "${computeTitle}" for the English query (rows: ${JSON.stringify(palette)})`);
     assert.deepEqual(row.slice(1), ['Tangent Numbers: Compute…'], 'the English title appears only as the alias');

@@ -10,26 +10,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { VSCodeSession } from '../harness/codeServer';
 import { poll, referenceBfile500, storedBfile } from '../harness/references';
-import { extensionLogLines, packageVsix, stateDirOf, waitForActivation, waitForExtensionLog, waitForQuickInputTitle, waitForStatus } from '../harness/tangentSession';
+import { extensionLogLines, packageVsix, sessionPerTest, stateDirOf, waitForActivation, waitForExtensionLog, waitForQuickInputTitle, waitForStatus } from '../harness/tangentSession';
 
 const COMPUTE = 'Tangent Numbers: Compute…';
 
 describe('Restricted Mode (code-server, workspace trust on, folder not trusted)', function () {
   this.timeout(240_000);
-  let session: VSCodeSession | undefined;
-  const tempDirs: string[] = [];
-  const tempDir = (prefix: string) => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-    tempDirs.push(d);
-    return d;
-  };
-
-  afterEach(async function () {
-    if (session && this.currentTest?.state === 'failed') await session.screenshot('failed-restrictedMode').catch(() => undefined);
-    await session?.stop();
-    session = undefined;
-    for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-  });
+  const { tempDir, use } = sessionPerTest('restrictedMode');
 
   it('the extension is enabled and computes T(1..500) exactly; the folder cannot set threads or memory, but its other settings apply', async function () {
     const extensionsDir = tempDir('tangent-exts-');
@@ -41,8 +28,7 @@ describe('Restricted Mode (code-server, workspace trust on, folder not trusted)'
       path.join(ws, '.vscode', 'settings.json'),
       JSON.stringify({ 'tangentNumbers.threads': 3, 'tangentNumbers.workerMemoryLimitMb': 200, 'tangentNumbers.checkpointIntervalSeconds': 2 }, null, 2),
     );
-    const s = await VSCodeSession.start({ workspace: ws, extensionsDir, label: 'restricted-mode', workspaceTrust: 'restricted' });
-    session = s;
+    const s = use(await VSCodeSession.start({ workspace: ws, extensionsDir, label: 'restricted-mode', workspaceTrust: 'restricted' }));
     const page = s.page;
 
     // The workbench is in Restricted Mode: its status bar entry and banner say so.
