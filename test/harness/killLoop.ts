@@ -21,6 +21,8 @@ export interface KillLoopOptions {
   max?: number;
   /** An uninterrupted run's time (ms); measured first when omitted. */
   baseMs?: number;
+  /** The kill window is taken from at least this run time (ms): see killLoop.test.ts. */
+  minBaseMs?: number;
   /** Give up after this many restarts. */
   limit?: number;
   extraArgs?: string[];
@@ -29,7 +31,10 @@ export interface KillLoopOptions {
 export interface KillLoopResult {
   count: number;
   seed: number;
+  /** The uninterrupted run's time (ms) the kill window was taken from (at least minBaseMs). */
   baseMs: number;
+  /** The uninterrupted run's time as measured (or given). */
+  measuredBaseMs: number;
   restarts: number;
   finished: boolean;
   /** Terms durable in the log after each killed run. */
@@ -85,6 +90,8 @@ export async function killLoop(options: KillLoopOptions): Promise<KillLoopResult
       fs.rmSync(path.join(tmp, 'base'), { recursive: true, force: true });
       fs.rmSync(out, { force: true });
     }
+    const measuredBaseMs = baseMs;
+    baseMs = Math.max(baseMs, options.minBaseMs ?? 0);
     const random = mulberry32(seed);
     const state = path.join(tmp, 'state');
     const args = ['--count', String(count), '--state', state, '--out', out, ...extraArgs];
@@ -105,7 +112,7 @@ export async function killLoop(options: KillLoopOptions): Promise<KillLoopResult
       restarts++;
     }
     const sha256 = finished ? createHash('sha256').update(fs.readFileSync(out)).digest('hex') : undefined;
-    return { count, seed, baseMs, restarts, finished, progress, intervals, sha256, loopMs: performance.now() - t0 };
+    return { count, seed, baseMs, measuredBaseMs, restarts, finished, progress, intervals, sha256, loopMs: performance.now() - t0 };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
