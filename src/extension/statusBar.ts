@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { JobView } from '../common/protocol';
 import { Disposable } from './disposable';
 import { percent } from '../common/format';
-import { formatBytes, formatDuration, formatTook, spokenDuration } from './format';
+import { formatBytes, formatDuration, formatTook, hostNumbers, spokenDuration } from './format';
 
 /** How long a finished job's item stays in the status bar. */
 export const STATUS_HIDE_AFTER_DONE_MS = 10_000;
@@ -94,7 +94,7 @@ export class JobStatusBar extends Disposable {
     paragraph(vscode.l10n.t('**Tangent numbers** — {0}', stateName));
     paragraph(vscode.l10n.t('{0} of {1} terms ({2}%)', v.done, v.target, pct));
     if (v.state === 'running') {
-      paragraph(vscode.l10n.t('Rate: {0} terms/s · ETA {1}', v.termsPerSecond.toFixed(1), formatDuration(v.etaSeconds)));
+      paragraph(vscode.l10n.t('Rate: {0} terms/s · ETA {1}', hostNumbers().fixed1(v.termsPerSecond), formatDuration(v.etaSeconds)));
       paragraph(vscode.l10n.t('Elapsed: {0}', formatDuration(v.elapsedMs / 1000)));
     }
     if (v.state === 'done' && v.elapsedMs > 0) paragraph(vscode.l10n.t('The job {0}', formatTook(v.elapsedMs, v.runs ?? 0, v.done)));

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { verdictExitCode, verifyBfile, type BfileVerdict } from '../engine/bfileVerifier';
 import { verdictText } from './engineText';
+import { hostNumbers } from './format';
 
 export interface VerifyArgs {
   /** The b-file's path; without it, an open dialog asks for it. */
@@ -48,7 +49,7 @@ export async function verifyBfileCommand(args?: VerifyArgs | vscode.Uri): Promis
             signal: abort.signal,
             onProgress: (read, total, terms) => {
               const pct = total > 0 ? (100 * read) / total : 100;
-              progress.report({ increment: pct - shown, message: vscode.l10n.t('T(1..{0}) right, {1} of {2} MB', terms, (read / 1e6).toFixed(1), (total / 1e6).toFixed(1)) });
+              progress.report({ increment: pct - shown, message: vscode.l10n.t('T(1..{0}) right, {1} of {2} MB', terms, hostNumbers().fixed1(read / 1e6), hostNumbers().fixed1(total / 1e6)) });
               shown = pct;
             },
           });

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as ts from 'typescript';
 import { english } from '../../src/common/l10n';
 import { describeVerdict, type BfileVerdict } from '../../src/engine/bfileVerifier';
 import { validateCount } from '../../src/engine/engine';
@@ -214,6 +215,24 @@ describe('localization', () => {
         'view.ts: `Row ${n}`',
         "view.ts: '<b>Bold</b>'",
       ], show(got));
+    });
+
+    it("numbers in the host's messages are written in the editor's language: no toFixed or toLocaleString inside an l10n.t call", function () {
+      this.timeout(120_000);
+      const found: string[] = [];
+      for (const file of sourcesUnder('src/extension')) {
+        const sf = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+        const visit = (node: ts.Node, inL10n: boolean): void => {
+          const call = ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) ? node.expression : undefined;
+          if (inL10n && call && ['toFixed', 'toLocaleString', 'toPrecision'].includes(call.name.text)) {
+            found.push(`${path.relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${node.getText()}`);
+          }
+          const isT = call !== undefined && call.name.text === 't' && /(^|\.)l10n$/.test(call.expression.getText());
+          ts.forEachChild(node, (child) => visit(child, inL10n || isT));
+        };
+        visit(sf, false);
+      }
+      assert.deepEqual(found, [], 'use hostNumbers() (src/extension/format.ts), which follows vscode.env.language');
     });
 
     it('src/extension and src/webview (and what they show of src/common): every user-visible text goes through vscode.l10n.t', function () {
