@@ -10,9 +10,18 @@ export const NO_VALUE = '—';
  * not filled again), as vscode.l10n.t does. A placeholder without an argument stays as it is.
  */
 export function format(template: string, ...args: readonly (string | number)[]): string {
-  return template.replace(/\{(\d+)\}/g, (match, index: string) => {
-    const arg = args[Number(index)];
-    return arg === undefined ? match : String(arg);
+  return fillPlaceholders(template, args);
+}
+
+/** VS Code's own message formatting (format2): `{key}` is replaced by args[key] when it has a value, else kept;
+ *  positional arguments are an array, named ones a record. */
+export function fillPlaceholders(message: string, args: readonly unknown[] | Readonly<Record<string, unknown>>): string {
+  const values = args as Readonly<Record<string, unknown>>;
+  return message.replace(/\{([^}]+)\}/g, (match, key: string) => {
+    const v = values[key];
+    if (v === undefined || v === null) return match;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+    return JSON.stringify(v) ?? match;
   });
 }
 

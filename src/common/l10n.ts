@@ -1,34 +1,22 @@
-// Localization of modules that also run outside the extension host (plain-Node unit tests, the webview
-// bundle): they take the translator as a parameter named `l10n` and call `l10n.t('English {0}', …)`, so
-// `npm run l10n` (which reads the `import type … from 'vscode'` and the `l10n.t` calls) exports their
-// messages with the rest. The extension host passes `vscode.l10n`; elsewhere `english` formats the message.
+// Localization of modules that also run outside the extension host (in plain-Node unit tests): they take
+// the translator as a parameter named `l10n` and call `l10n.t('English {0}', …)`, so `npm run l10n` (which
+// reads the `import type … from 'vscode'` and the `l10n.t` calls) exports their messages with the rest. The
+// extension host passes `vscode.l10n`; elsewhere `english` formats the message.
 import type * as vscode from 'vscode';
-import type { ByteTexts } from './format';
+import { fillPlaceholders, type ByteTexts } from './format';
 
 /** What a message needs of `vscode.l10n`. */
 export type L10n = Pick<typeof vscode.l10n, 't'>;
 
 type Args = Array<string | number | boolean> | Record<string, unknown>;
 
-/** VS Code's own formatting (format2): `{key}` is replaced by args[key] when it has a value, else kept. */
-function format(message: string, args: Args | undefined): string {
-  const values = (args ?? {}) as Record<string, unknown>;
-  if (Object.keys(values).length === 0) return message;
-  return message.replace(/{([^}]+)}/g, (match, key: string) => {
-    const v = values[key];
-    if (v === undefined || v === null) return match;
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-    return JSON.stringify(v) ?? match;
-  });
-}
-
 /** What `vscode.l10n.t` returns when no translation is loaded (VS Code in English). */
 export const english: L10n = {
   t(first: string | { message: string; args?: Args }, ...rest: unknown[]): string {
-    if (typeof first !== 'string') return format(first.message, first.args);
+    if (typeof first !== 'string') return fillPlaceholders(first.message, first.args ?? {});
     // Either the arguments themselves, or a single record of named ones (as vscode.l10n.t).
     const args = rest.length === 1 && typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as Args) : (rest as Args);
-    return format(first, args);
+    return fillPlaceholders(first, args);
   },
 };
 

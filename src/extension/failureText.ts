@@ -1,6 +1,6 @@
 // The one-line text of a job failure: says only what is true for its failure code, and what to do about it.
-// No vscode at run time here (unit-tested in plain Node, and bundled into the webview): the host passes
-// vscode.l10n as `l10n` (see src/common/l10n.ts).
+// No vscode at run time here (unit-tested in plain Node): the host passes vscode.l10n as `l10n` (see
+// src/common/l10n.ts), and sends the advice to the Terms view with the job.
 import type * as vscode from 'vscode';
 import { english } from '../common/l10n';
 

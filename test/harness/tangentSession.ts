@@ -204,6 +204,17 @@ export function sessionPerTest(label: string): { tempDir: (prefix: string) => st
   };
 }
 
+/** The Compute command's title in the palette (English). */
+export const COMPUTE = 'Tangent Numbers: Compute…';
+
+/** "Tangent Numbers: Compute…" from the palette, then the count into its input box, which closes on Enter. */
+export async function computeViaPalette(s: VSCodeSession, count: number): Promise<void> {
+  await s.runCommand(COMPUTE);
+  await waitForQuickInputTitle(s, /^Tangent Numbers: Compute$/);
+  await s.typeIntoQuickInput(String(count), { submit: true });
+  await poll(async () => !(await s.quickInputVisible()), 'the input box to close after Enter', 10_000, 50);
+}
+
 /** Waits until the focused row of the open quick input is labelled exactly `label`. */
 export async function waitForFocusedRow(session: VSCodeSession, label: string, timeoutMs = 15_000): Promise<void> {
   let seen = '';

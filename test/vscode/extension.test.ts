@@ -15,6 +15,8 @@ import { Bridge, BRIDGE_INDEX } from '../harness/bridgeClient';
 import { REPO_ROOT, VSCodeSession, type SessionOptions } from '../harness/codeServer';
 import { latestSnapshot, poll, referenceBfile500, referenceBfileHash, storedBfile, storedBfileHash, storedCount, durableCount } from '../harness/references';
 import {
+  COMPUTE,
+  computeViaPalette,
   STATUS_ITEM_ID,
   extensionLogLines,
   packageVsix,
@@ -33,7 +35,6 @@ import {
   waitForStatus,
 } from '../harness/tangentSession';
 
-const COMPUTE = 'Tangent Numbers: Compute…';
 const RUNNING = /^T (\d+)\/4000 · (\d+)% · /;
 /** The pause test never finishes its job: a target large enough that it cannot end before Cancel on a fast machine. */
 const LONG = 8000;
@@ -66,14 +67,6 @@ describe('Tangent Numbers extension in VS Code (code-server)', function () {
   async function start(label: string, opts: SessionOptions = {}): Promise<VSCodeSession> {
     session = await VSCodeSession.start({ workspace: tempDir('tangent-ws-'), extensionDevelopmentPath: REPO_ROOT, label, ...opts });
     return session;
-  }
-
-  /** "Tangent Numbers: Compute…" from the palette, then the count into its input box. */
-  async function computeViaPalette(s: VSCodeSession, count: number): Promise<void> {
-    await s.runCommand(COMPUTE);
-    await waitForQuickInputTitle(s, /^Tangent Numbers: Compute$/);
-    await s.typeIntoQuickInput(String(count), { submit: true });
-    await poll(async () => !(await s.quickInputVisible()), 'the input box to close after Enter', 10_000, 50);
   }
 
   /** Another writer on a state directory: the extension's own CLI, a separate process. Resolves once it holds

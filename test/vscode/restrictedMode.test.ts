@@ -9,10 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { VSCodeSession } from '../harness/codeServer';
-import { poll, referenceBfile500, storedBfile } from '../harness/references';
-import { extensionLogLines, packageVsix, sessionPerTest, stateDirOf, waitForActivation, waitForExtensionLog, waitForQuickInputTitle, waitForStatus } from '../harness/tangentSession';
-
-const COMPUTE = 'Tangent Numbers: Compute…';
+import { referenceBfile500, storedBfile } from '../harness/references';
+import { computeViaPalette, extensionLogLines, packageVsix, sessionPerTest, stateDirOf, waitForActivation, waitForExtensionLog, waitForStatus } from '../harness/tangentSession';
 
 describe('Restricted Mode (code-server, workspace trust on, folder not trusted)', function () {
   this.timeout(240_000);
@@ -38,10 +36,7 @@ describe('Restricted Mode (code-server, workspace trust on, folder not trusted)'
     // Enabled: it activates by itself, and its commands are in the palette.
     await waitForActivation(s);
     assert.ok(!s.serverLogs.some((l) => /Loading development extension/.test(l)), 'the installed copy runs, no development extension');
-    await s.runCommand(COMPUTE);
-    await waitForQuickInputTitle(s, /^Tangent Numbers: Compute$/);
-    await s.typeIntoQuickInput('500', { submit: true });
-    await poll(async () => !(await s.quickInputVisible()), 'the input box to close after Enter', 10_000, 50);
+    await computeViaPalette(s, 500);
 
     // The user's defaults, not the folder's 3 threads and 200 MB; the folder's checkpoint interval applies.
     const defaultThreads = Math.max(1, os.availableParallelism() - 1);

@@ -10,6 +10,8 @@ import { Bridge, BRIDGE_INDEX } from '../harness/bridgeClient';
 import { REPO_ROOT, VSCodeSession } from '../harness/codeServer';
 import { poll, storedCount } from '../harness/references';
 import {
+  COMPUTE,
+  computeViaPalette,
   extensionLogLines,
   quickInputValue,
   stateDirOf,
@@ -23,7 +25,6 @@ import {
 import { TermsView } from '../harness/termsViewPage';
 import { REFERENCE } from '../unit/reference';
 
-const COMPUTE = 'Tangent Numbers: Compute…';
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ROW_LABELS = '.quick-input-widget .quick-input-list .monaco-list-row';
 
@@ -54,14 +55,6 @@ describe('Stored jobs, finished jobs and the row context menu (code-server)', fu
     session = await VSCodeSession.start({ workspace: ws, extensionDevelopmentPath: REPO_ROOT, label, settings: { 'tangentNumbers.checkpointIntervalSeconds': 1 } });
     await waitForActivation(session);
     return session;
-  }
-
-  /** "Tangent Numbers: Compute…" from the palette, then the count into its input box. */
-  async function computeViaPalette(s: VSCodeSession, count: number): Promise<void> {
-    await s.runCommand(COMPUTE);
-    await waitForQuickInputTitle(s, /^Tangent Numbers: Compute$/);
-    await s.typeIntoQuickInput(String(count), { submit: true });
-    await poll(async () => !(await s.quickInputVisible()), 'the input box to close after Enter', 10_000, 50);
   }
 
   /** Waits for the modal dialog whose text matches `re`, clicks its button `label`; returns the dialog's text. */
